@@ -1,0 +1,174 @@
+//! Command-line arguments. Doc comments here are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  integrity failure: hash or size mismatch, corrupt or missing model
+  2  bad input: lockfile, arguments, a `path` that is taken
+  3  transfer failure after retries: network, HTTP status, disk";
+
+/// Pin ML model files by SHA-256 in models.lock and fetch them into a verified,
+/// content-addressed cache.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-models",
+    bin_name = "cargo models",
+    version,
+    after_help = EXIT_CODES,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Path of the lockfile [default: the first models.lock in the current folder or a parent]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub lockfile: Option<PathBuf>,
+
+    /// Cache folder shared by every project [default: ~/.cache/cargo-models on Linux, the
+    /// per-user cache folder elsewhere]
+    #[arg(long, global = true, value_name = "DIR", env = "CARGO_MODELS_CACHE")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Print errors only
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Print more: each download's source URL
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// How to print progress and results: human text on stderr, or one JSON object per line on
+    /// stdout
+    #[arg(long, global = true, value_enum, value_name = "FMT", default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
+
+    /// When to color output
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = Color::Auto)]
+    pub color: Color,
+
+    /// Longest wait, in seconds, for another process's lock on a model [default: no limit]
+    #[arg(long, global = true, value_name = "SECS", env = "CARGO_MODELS_LOCK_TIMEOUT")]
+    pub lock_timeout: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Download every model of models.lock that is not cached, verifying each byte
+    Fetch(FetchArgs),
+    /// Rehash cached models and report each as ok, missing or corrupt; never downloads
+    Verify(VerifyArgs),
+    /// Print the path of a model's verified cached file
+    Path(PathArgs),
+    /// List the models of models.lock with short hash, size and cache state
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct FetchArgs {
+    /// Fetch only these models [default: all]
+    pub names: Vec<String>,
+
+    /// Downloads at once
+    #[arg(short, long, value_name = "N", env = "CARGO_MODELS_JOBS", default_value_t = 4)]
+    pub jobs: usize,
+
+    /// Never use the network; models that are not cached fail [env: CARGO_NET_OFFLINE=true]
+    #[arg(long)]
+    pub offline: bool,
+
+    /// How to check cached models: `stamp` trusts a blob whose size, mtime and inode match
+    /// those recorded when it was verified; `full` rehashes every blob
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = VerifyMode::Stamp)]
+    pub verify: VerifyMode,
+
+    /// Replace files at an entry's `path` that cargo-models did not put there
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyMode {
+    Stamp,
+    Full,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// Retries after a transient failure (connection error, timeout, HTTP 5xx, 408, 429)
+    #[arg(long, value_name = "N", env = "CARGO_MODELS_RETRIES", default_value_t = 3)]
+    pub retries: u32,
+
+    /// Seconds allowed to connect
+    #[arg(long, value_name = "SECS", env = "CARGO_MODELS_CONNECT_TIMEOUT", default_value_t = 30.0)]
+    pub connect_timeout: f64,
+
+    /// Seconds without receiving any byte before an attempt is abandoned and retried; a slow
+    /// but moving transfer never times out
+    #[arg(long, value_name = "SECS", env = "CARGO_MODELS_READ_TIMEOUT", default_value_t = 60.0)]
+    pub read_timeout: f64,
+
+    /// Longest Retry-After, in seconds, that a server can ask for
+    #[arg(long, value_name = "SECS", env = "CARGO_MODELS_MAX_RETRY_AFTER", default_value_t = 60.0)]
+    pub max_retry_after: f64,
+
+    /// Pause before the first retry, in seconds; doubles on each further retry
+    #[arg(long, value_name = "SECS", env = "CARGO_MODELS_BACKOFF", default_value_t = 0.5)]
+    pub backoff: f64,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct VerifyArgs {
+    /// Verify only these models [default: all]
+    pub names: Vec<String>,
+
+    /// Files hashed at once [default: the number of CPUs]
+    #[arg(short, long, value_name = "N", env = "CARGO_MODELS_JOBS")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct PathArgs {
+    /// The model's name in models.lock
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format
+    #[arg(long, value_enum, value_name = "FMT", default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}

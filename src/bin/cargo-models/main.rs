@@ -1,0 +1,192 @@
+//! `cargo-models`: parses arguments, calls the library, renders, maps errors to exit codes.
+
+mod cli;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use cargo_models::download::TransportSettings;
+use cargo_models::lockfile::LockfileError;
+use cargo_models::ops::fetch::{FetchOptions, fetch};
+use cargo_models::ops::{self, list, path, verify};
+use cargo_models::report::{HumanReporter, JsonReporter, Reporter};
+use cargo_models::{Error, ErrorKind, Project, discover};
+
+use cli::{Cli, Color, Command, GlobalArgs, ListFormat, MessageFormat, VerifyMode};
+
+fn main() -> ExitCode {
+    // `cargo models fetch` runs `cargo-models models fetch`.
+    let mut args: Vec<_> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "models") {
+        args.remove(1);
+    }
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let out = Output::new(&cli.global);
+    match run(&cli, &out) {
+        Ok(code) => code,
+        Err(e) => {
+            out.render_error(&e);
+            exit(e.kind())
+        }
+    }
+}
+
+fn exit(kind: ErrorKind) -> ExitCode {
+    ExitCode::from(match kind {
+        ErrorKind::Integrity => 1,
+        ErrorKind::Input => 2,
+        ErrorKind::Transfer => 3,
+    })
+}
+
+/// How this run prints: the human reporter (also used for errors), or JSON events.
+struct Output {
+    human: HumanReporter,
+    json: bool,
+    cwd: PathBuf,
+}
+
+impl Output {
+    fn new(g: &GlobalArgs) -> Output {
+        let tty = std::io::stderr().is_terminal();
+        let color = match g.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        };
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        let json = g.message_format == MessageFormat::Json;
+        Output {
+            human: HumanReporter::new(tty && !ci && !json, g.quiet, color, g.verbose > 0),
+            json,
+            cwd: std::env::current_dir().unwrap_or_default(),
+        }
+    }
+
+    fn reporter(&self) -> &dyn Reporter {
+        if self.json { &JsonReporter } else { &self.human }
+    }
+
+    fn relative<'a>(&self, p: &'a Path) -> &'a Path {
+        p.strip_prefix(&self.cwd).unwrap_or(p)
+    }
+
+    fn render_error(&self, e: &Error) {
+        match e {
+            Error::Lockfile(LockfileError::Invalid { path, problems }) => {
+                for p in problems {
+                    self.human
+                        .error(&format!("`{}`:{p}", self.relative(path).display()));
+                }
+            }
+            other => self.human.error(&other.to_string()),
+        }
+    }
+}
+
+fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
+    let g = &cli.global;
+    let lockfile = match &g.lockfile {
+        Some(p) => p.clone(),
+        None => discover::require_lockfile(&out.cwd)?,
+    };
+    let cache_dir = discover::cache_dir(g.cache_dir.clone())?;
+    let project = Project::open(&lockfile, &cache_dir)?;
+    let lock_timeout = g.lock_timeout.map(Duration::from_secs_f64);
+    match &cli.command {
+        Command::Fetch(a) => {
+            let models = project.lockfile.select(&a.names)?;
+            let offline_env = std::env::var("CARGO_NET_OFFLINE").is_ok_and(|v| v == "true");
+            let n = &a.network;
+            let options = FetchOptions {
+                jobs: a.jobs.max(1),
+                offline: a.offline || offline_env,
+                full_verify: a.verify == VerifyMode::Full,
+                force: a.force,
+                lock_timeout,
+                transport: TransportSettings {
+                    connect_timeout: Duration::from_secs_f64(n.connect_timeout),
+                    read_timeout: Duration::from_secs_f64(n.read_timeout),
+                    retries: n.retries,
+                    backoff: Duration::from_secs_f64(n.backoff),
+                    max_retry_after: Duration::from_secs_f64(n.max_retry_after),
+                    ..TransportSettings::default()
+                },
+            };
+            let report = fetch(
+                &project.lockfile,
+                &models,
+                &project.cache,
+                &options,
+                out.reporter(),
+            );
+            let failures: Vec<_> = report.failures().collect();
+            if failures.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let list: Vec<String> = failures
+                .iter()
+                .map(|f| format!("`{}` ({})", f.name(), f.summary()))
+                .collect();
+            out.human.error(&format!(
+                "{} of {} models failed: {}",
+                failures.len(),
+                models.len(),
+                list.join(", ")
+            ));
+            Ok(exit(failures.iter().map(|f| f.kind()).min().expect("non-empty")))
+        }
+        Command::Verify(a) => {
+            let models = project.lockfile.select(&a.names)?;
+            let jobs = a.jobs.unwrap_or_else(ops::default_hash_jobs).max(1);
+            let results = verify::verify(&models, &project.cache, jobs, lock_timeout, out.reporter());
+            let bad: Vec<_> = results.iter().filter(|(_, v)| !v.is_ok()).collect();
+            if bad.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let names: Vec<String> = bad.iter().map(|(n, _)| format!("`{n}`")).collect();
+            out.human.error(&format!(
+                "{} of {} models failed verification: {}",
+                bad.len(),
+                models.len(),
+                names.join(", ")
+            ));
+            let io_only = bad
+                .iter()
+                .all(|(_, v)| matches!(v, verify::Verdict::Failed { .. }));
+            Ok(exit(if io_only {
+                ErrorKind::Transfer
+            } else {
+                ErrorKind::Integrity
+            }))
+        }
+        Command::Path(a) => {
+            let model = project.lockfile.select(std::slice::from_ref(&a.name))?[0];
+            let p = path::verified_path(model, &project.cache, lock_timeout)?;
+            println!("{}", p.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::List(a) => {
+            let models = project.lockfile.select(&[])?;
+            let rows = list::list(&models, &project.cache);
+            match a.format {
+                ListFormat::Text => print!("{}", list::render_table(&rows)),
+                ListFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).expect("rows serialize")
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! The content-addressed blob cache: its layout, stamps, and the commit of verified files.
+//!
+//! ```text
+//! <root>/
+//!   CACHEDIR.TAG
+//!   blobs-v1/sha256/ab/<64 hex>    verified content, read-only; the name is the SHA-256 of the bytes
+//!   stamps-v1/ab/<32 hex>.json     size, mtime and inode of the blob when it was last verified
+//!   locks-v1/ab/<32 hex>.lock      one exclusive lock per blob (see `lock.rs`)
+//!   tmp-v1/<32 hex>.<random>       downloads in progress, on the same filesystem as the blobs
+//! ```
+//!
+//! Only blobs carry a full 64-hex digest in their file name, so that any file whose name is a
+//! SHA-256 has exactly that content: stamps, locks and temp files are keyed by the first 32 hex
+//! digits (128 bits) instead.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tempfile::NamedTempFile;
+
+use crate::fs::{sync_dir, write_atomic};
+use crate::hash::{Sha256Digest, hash_file};
+use crate::lock::{BlobLock, LockError};
+
+/// Version of the on-disk layout. Bump it (and the folder suffixes) when the meaning of a file
+/// in the cache changes; a new version starts with an empty cache beside the old one.
+const LAYOUT: &str = "v1";
+
+/// A cache root that exists and has the folders of this layout.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+/// A cache that could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+#[error("cache `{}`: {action}: {source}", path.display())]
+pub struct CacheError {
+    pub path: PathBuf,
+    pub action: &'static str,
+    pub source: io::Error,
+}
+
+impl CacheError {
+    fn new(path: &Path, action: &'static str) -> impl FnOnce(io::Error) -> CacheError {
+        let path = path.to_path_buf();
+        move |source| CacheError {
+            path,
+            action,
+            source,
+        }
+    }
+}
+
+/// What the cache knows about a blob without reading its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobState {
+    /// Present, and its stamp matches its size, mtime and inode: verified, no rehash needed.
+    Fresh,
+    /// Present but without a matching stamp: must be rehashed before it is trusted.
+    Unstamped,
+    Missing,
+}
+
+/// Result of rehashing a cached blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rehash {
+    /// The content matches its name; the stamp was renewed.
+    Ok { size: u64 },
+    /// The blob was absent.
+    Missing,
+    /// The content did not match its name; the blob (and its stamp) were removed.
+    Corrupt { actual: Sha256Digest, size: u64 },
+}
+
+#[derive(serde::Serialize, serde::Deserialize, PartialEq, Eq, Debug)]
+struct Stamp {
+    sha256: String,
+    size: u64,
+    mtime_ns: i128,
+    ino: u64,
+}
+
+impl Stamp {
+    fn of(digest: &Sha256Digest, meta: &fs::Metadata) -> Stamp {
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        #[cfg(unix)]
+        let ino = std::os::unix::fs::MetadataExt::ino(meta);
+        #[cfg(not(unix))]
+        let ino = 0;
+        Stamp {
+            sha256: digest.to_hex(),
+            size: meta.len(),
+            mtime_ns,
+            ino,
+        }
+    }
+}
+
+impl Cache {
+    /// Opens (creating when needed) the cache at `root`.
+    pub fn open(root: &Path) -> Result<Cache, CacheError> {
+        let cache = Cache {
+            root: root.to_path_buf(),
+        };
+        for dir in [cache.blobs_dir(), cache.tmp_dir()] {
+            fs::create_dir_all(&dir).map_err(CacheError::new(&dir, "could not create folder"))?;
+        }
+        let tag = root.join("CACHEDIR.TAG");
+        if !tag.exists() {
+            let text = "Signature: 8a477f597d28d172789f06886806bc55\n\
+                        # This file is a cache directory tag created by cargo-models.\n\
+                        # For information about cache directory tags see https://bford.info/cachedir/\n";
+            write_atomic(&tag, text.as_bytes())
+                .map_err(CacheError::new(&tag, "could not write"))?;
+        }
+        Ok(cache)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn blobs_dir(&self) -> PathBuf {
+        self.root.join(format!("blobs-{LAYOUT}")).join("sha256")
+    }
+
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join(format!("tmp-{LAYOUT}"))
+    }
+
+    /// Where the verified content of `digest` lives.
+    pub fn blob_path(&self, digest: &Sha256Digest) -> PathBuf {
+        let hex = digest.to_hex();
+        self.blobs_dir().join(&hex[..2]).join(hex)
+    }
+
+    fn key(digest: &Sha256Digest) -> String {
+        digest.to_hex()[..32].to_string()
+    }
+
+    fn stamp_path(&self, digest: &Sha256Digest) -> PathBuf {
+        let key = Self::key(digest);
+        self.root
+            .join(format!("stamps-{LAYOUT}"))
+            .join(&key[..2])
+            .join(format!("{key}.json"))
+    }
+
+    fn lock_path(&self, digest: &Sha256Digest) -> PathBuf {
+        let key = Self::key(digest);
+        self.root
+            .join(format!("locks-{LAYOUT}"))
+            .join(&key[..2])
+            .join(format!("{key}.lock"))
+    }
+
+    /// Whether `digest` is cached and stamped, from metadata only (no hashing).
+    pub fn state(&self, digest: &Sha256Digest) -> BlobState {
+        let Ok(meta) = fs::metadata(self.blob_path(digest)) else {
+            return BlobState::Missing;
+        };
+        let stamp = fs::read(self.stamp_path(digest))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Stamp>(&b).ok());
+        if stamp.is_some_and(|s| s == Stamp::of(digest, &meta)) {
+            BlobState::Fresh
+        } else {
+            BlobState::Unstamped
+        }
+    }
+
+    /// Size of the cached blob, if present.
+    pub fn blob_size(&self, digest: &Sha256Digest) -> Option<u64> {
+        fs::metadata(self.blob_path(digest)).ok().map(|m| m.len())
+    }
+
+    /// Takes the exclusive lock for `digest`; see [`BlobLock::acquire`].
+    pub fn lock(
+        &self,
+        digest: &Sha256Digest,
+        timeout: Option<Duration>,
+        on_wait: impl FnOnce(),
+    ) -> Result<BlobLock, LockError> {
+        BlobLock::acquire(&self.lock_path(digest), timeout, on_wait)
+    }
+
+    /// Rehashes the cached blob and renews its stamp, or removes it if its content is wrong.
+    /// Call with the blob's lock held.
+    pub fn rehash(&self, digest: &Sha256Digest, _lock: &BlobLock) -> Result<Rehash, CacheError> {
+        let path = self.blob_path(digest);
+        let (actual, size) = match hash_file(&path) {
+            Ok(r) => r,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Rehash::Missing),
+            Err(e) => return Err(CacheError::new(&path, "could not read")(e)),
+        };
+        if actual == *digest {
+            self.write_stamp(digest)?;
+            Ok(Rehash::Ok { size })
+        } else {
+            self.remove(digest, _lock)?;
+            Ok(Rehash::Corrupt { actual, size })
+        }
+    }
+
+    /// Removes a blob and its stamp. Call with the blob's lock held.
+    pub fn remove(&self, digest: &Sha256Digest, _lock: &BlobLock) -> Result<(), CacheError> {
+        let path = self.blob_path(digest);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(CacheError::new(&path, "could not remove")(e)),
+        }
+        let _ = fs::remove_file(self.stamp_path(digest));
+        Ok(())
+    }
+
+    fn write_stamp(&self, digest: &Sha256Digest) -> Result<(), CacheError> {
+        let blob = self.blob_path(digest);
+        let meta = fs::metadata(&blob).map_err(CacheError::new(&blob, "could not stat"))?;
+        let stamp = Stamp::of(digest, &meta);
+        let path = self.stamp_path(digest);
+        let json = serde_json::to_vec(&stamp).expect("stamp serializes");
+        write_atomic(&path, &json).map_err(CacheError::new(&path, "could not write stamp"))
+    }
+
+    /// A new temp file for downloading `digest`, on the cache's filesystem. Stale temp files of
+    /// the same blob (left by a killed run) are removed first: holding the lock proves nobody
+    /// else is writing them.
+    pub fn temp_file(
+        &self,
+        digest: &Sha256Digest,
+        _lock: &BlobLock,
+    ) -> Result<NamedTempFile, CacheError> {
+        let dir = self.tmp_dir();
+        let prefix = format!("{}.", Self::key(digest));
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        tempfile::Builder::new()
+            .prefix(&prefix)
+            .tempfile_in(&dir)
+            .map_err(CacheError::new(&dir, "could not create temp file"))
+    }
+
+    /// Moves a fully written and verified temp file into place as the blob of `digest`:
+    /// read-only, fsynced, renamed atomically, then stamped.
+    pub fn commit(
+        &self,
+        temp: NamedTempFile,
+        digest: &Sha256Digest,
+        _lock: &BlobLock,
+    ) -> Result<PathBuf, CacheError> {
+        let dst = self.blob_path(digest);
+        let dir = dst.parent().expect("blob path has a parent");
+        fs::create_dir_all(dir).map_err(CacheError::new(dir, "could not create folder"))?;
+        let file: &File = temp.as_file();
+        let mut perms = file
+            .metadata()
+            .map_err(CacheError::new(temp.path(), "could not stat"))?
+            .permissions();
+        perms.set_readonly(true);
+        file.set_permissions(perms)
+            .map_err(CacheError::new(temp.path(), "could not make read-only"))?;
+        file.sync_all()
+            .map_err(CacheError::new(temp.path(), "could not fsync"))?;
+        temp.persist(&dst)
+            .map_err(|e| CacheError::new(&dst, "could not rename into place")(e.error))?;
+        sync_dir(dir);
+        self.write_stamp(digest)?;
+        Ok(dst)
+    }
+
+    /// Every blob in the cache, by digest.
+    pub fn blobs(&self) -> Vec<Sha256Digest> {
+        let mut out = Vec::new();
+        let Ok(shards) = fs::read_dir(self.blobs_dir()) else {
+            return out;
+        };
+        for shard in shards.flatten() {
+            let Ok(files) = fs::read_dir(shard.path()) else {
+                continue;
+            };
+            out.extend(
+                files
+                    .flatten()
+                    .filter_map(|f| f.file_name().to_str().and_then(|n| n.parse::<Sha256Digest>().ok())),
+            );
+        }
+        out
+    }
+
+    /// True when `path` is a link to (or a copy's inode of) one of this cache's blobs: a file
+    /// that `fetch` placed and may replace.
+    pub fn is_cache_link(&self, path: &Path) -> bool {
+        if let Ok(target) = fs::read_link(path) {
+            return target.starts_with(self.blobs_dir())
+                || fs::canonicalize(&target)
+                    .ok()
+                    .zip(fs::canonicalize(self.blobs_dir()).ok())
+                    .is_some_and(|(t, b)| t.starts_with(b));
+        }
+        self.blobs()
+            .iter()
+            .any(|d| crate::fs::same_file(&self.blob_path(d), path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn commit_then_state_then_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let (digest, _) = crate::hash::hash_reader(&b"weights"[..]).unwrap();
+        assert_eq!(cache.state(&digest), BlobState::Missing);
+        let lock = cache.lock(&digest, None, || {}).unwrap();
+        let mut tmp = cache.temp_file(&digest, &lock).unwrap();
+        tmp.write_all(b"weights").unwrap();
+        let path = cache.commit(tmp, &digest, &lock).unwrap();
+        assert!(path.ends_with(format!("{}/{digest}", &digest.to_hex()[..2])));
+        assert_eq!(cache.state(&digest), BlobState::Fresh);
+        assert!(fs::metadata(&path).unwrap().permissions().readonly());
+
+        // A sync tool truncates the file: the stamp no longer matches, and a rehash removes it.
+        let mut perms = fs::metadata(&path).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        fs::set_permissions(&path, perms).unwrap();
+        fs::write(&path, b"weig").unwrap();
+        assert_eq!(cache.state(&digest), BlobState::Unstamped);
+        assert!(matches!(
+            cache.rehash(&digest, &lock).unwrap(),
+            Rehash::Corrupt { size: 4, .. }
+        ));
+        assert_eq!(cache.state(&digest), BlobState::Missing);
+    }
+
+    #[test]
+    fn only_blobs_carry_a_full_digest_in_their_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let (digest, _) = crate::hash::hash_reader(&b"x"[..]).unwrap();
+        let hex = digest.to_hex();
+        for p in [cache.stamp_path(&digest), cache.lock_path(&digest)] {
+            assert!(!p.to_string_lossy().contains(&hex), "{}", p.display());
+        }
+    }
+}

@@ -1,0 +1,426 @@
+//! Transport: one source (http, https or file URL) streamed into a sink while hashing, with
+//! retries and backoff for transient failures, and hard limits against wrong or hostile servers.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Seek, Write};
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use reqwest::header;
+use url::Url;
+
+use crate::hash::{Hasher, IO_BUF, Sha256Digest};
+
+/// Network limits and retry policy, resolved from flags and environment by the CLI.
+#[derive(Debug, Clone)]
+pub struct TransportSettings {
+    /// Time allowed to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time allowed without receiving a single byte (waiting for headers, or mid-body) before
+    /// the attempt is abandoned and retried. A slow but moving transfer never hits it.
+    pub read_timeout: Duration,
+    /// Retries after the first attempt, for transient failures.
+    pub retries: u32,
+    /// First backoff pause; doubles on every retry.
+    pub backoff: Duration,
+    /// Longest `Retry-After` honoured; longer requests are capped to this.
+    pub max_retry_after: Duration,
+    /// Most redirects followed for one request.
+    pub max_redirects: usize,
+}
+
+impl Default for TransportSettings {
+    fn default() -> Self {
+        TransportSettings {
+            connect_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(60),
+            retries: 3,
+            backoff: Duration::from_millis(500),
+            max_retry_after: Duration::from_secs(60),
+            max_redirects: 10,
+        }
+    }
+}
+
+/// An HTTP client configured with [`TransportSettings`].
+#[derive(Debug, Clone)]
+pub struct Transport {
+    client: Client,
+    settings: TransportSettings,
+}
+
+/// The transport could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("could not set up the HTTP client: {0}")]
+pub struct TransportInitError(#[from] reqwest::Error);
+
+/// What one source gave instead of the pinned file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum SourceError {
+    /// The whole body arrived, but its hash or size differs from the pin.
+    Mismatch { sha256: Sha256Digest, size: u64 },
+    /// More bytes arrived than the pinned size; reading stopped at `limit + 1`.
+    TooLong { limit: u64 },
+    /// The server announced a `Content-Length` other than the pinned size; nothing was read.
+    Announced { length: u64 },
+    /// An HTTP status that is an answer, not a glitch (or a glitch that outlasted the retries).
+    Status {
+        status: u16,
+        reason: String,
+        attempts: u32,
+    },
+    /// The connection failed, stalled or broke, on every attempt.
+    Network { message: String, attempts: u32 },
+    /// A `file://` source could not be read.
+    File { message: String },
+}
+
+impl SourceError {
+    /// The source answered with different content: an integrity failure, not a transfer one.
+    pub fn is_integrity(&self) -> bool {
+        matches!(
+            self,
+            SourceError::Mismatch { .. } | SourceError::TooLong { .. } | SourceError::Announced { .. }
+        )
+    }
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceError::Mismatch { sha256, size } => write!(f, "sha256 {sha256}  {size} bytes"),
+            SourceError::TooLong { limit } => {
+                write!(f, "more than {limit} bytes (stopped reading at {})", limit + 1)
+            }
+            SourceError::Announced { length } => {
+                write!(f, "server announced {length} bytes (not downloaded)")
+            }
+            SourceError::Status {
+                status,
+                reason,
+                attempts,
+            } => {
+                write!(f, "HTTP {status} {reason}")?;
+                match status {
+                    404 | 410 => write!(f, "; check that the URL in `models.lock` is right"),
+                    401 | 403 => write!(
+                        f,
+                        "; the server wants credentials: check access to this URL \
+                         (~/.netrc, or HF_TOKEN for huggingface.co)"
+                    ),
+                    _ if *attempts > 1 => write!(f, " ({attempts} attempts)"),
+                    _ => Ok(()),
+                }
+            }
+            SourceError::Network { message, attempts } => {
+                write!(f, "{message} ({attempts} attempts)")
+            }
+            SourceError::File { message } => f.write_str(message),
+        }
+    }
+}
+
+/// A download attempt's outcome that is not a [`SourceError`]: the local disk failed.
+#[derive(Debug)]
+pub enum DownloadError {
+    Source(SourceError),
+    Sink(io::Error),
+}
+
+impl From<SourceError> for DownloadError {
+    fn from(e: SourceError) -> Self {
+        DownloadError::Source(e)
+    }
+}
+
+/// Callbacks from a download in progress.
+pub trait DownloadObserver {
+    /// The response was accepted; `size` is the expected length when known.
+    fn started(&self, size: Option<u64>);
+    /// `bytes` more bytes were received.
+    fn progress(&self, bytes: u64);
+    /// An attempt failed and will be retried after `delay`.
+    fn retrying(&self, attempt: u32, delay: Duration, reason: &str);
+}
+
+enum Attempt {
+    Done(Sha256Digest, u64),
+    Retry { reason: String, after: Option<Duration>, status: Option<(u16, String)> },
+}
+
+impl Transport {
+    pub fn new(settings: TransportSettings) -> Result<Transport, TransportInitError> {
+        let client = Client::builder()
+            .user_agent(concat!("cargo-models/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(settings.connect_timeout)
+            // In reqwest's blocking client this bounds the wait for headers and for each read
+            // of the body: an idle timeout, not a limit on the whole transfer.
+            .timeout(settings.read_timeout)
+            .redirect(reqwest::redirect::Policy::limited(settings.max_redirects))
+            .build()?;
+        Ok(Transport { client, settings })
+    }
+
+    pub fn settings(&self) -> &TransportSettings {
+        &self.settings
+    }
+
+    /// Streams `url` into `sink` (truncated first), hashing every byte once as it passes.
+    /// With `size` pinned, a different announced length fails before the body is read and the
+    /// body is cut off at `size + 1` bytes. Transient failures are retried with backoff.
+    pub fn download(
+        &self,
+        url: &Url,
+        size: Option<u64>,
+        sink: &mut File,
+        observer: &dyn DownloadObserver,
+    ) -> Result<(Sha256Digest, u64), DownloadError> {
+        if url.scheme() == "file" {
+            return copy_file(url, size, sink, observer);
+        }
+        let attempts = self.settings.retries + 1;
+        for attempt in 1..=attempts {
+            sink.set_len(0).map_err(DownloadError::Sink)?;
+            sink.rewind().map_err(DownloadError::Sink)?;
+            let (reason, after, status) = match self.attempt(url, size, sink, observer)? {
+                Attempt::Done(digest, len) => return Ok((digest, len)),
+                Attempt::Retry {
+                    reason,
+                    after,
+                    status,
+                } => (reason, after, status),
+            };
+            if attempt == attempts {
+                return Err(match status {
+                    Some((status, reason)) => SourceError::Status {
+                        status,
+                        reason,
+                        attempts,
+                    },
+                    None => SourceError::Network {
+                        message: reason,
+                        attempts,
+                    },
+                }
+                .into());
+            }
+            let backoff = self.settings.backoff * 2u32.saturating_pow(attempt - 1);
+            let delay = after
+                .map(|a| a.min(self.settings.max_retry_after))
+                .unwrap_or(backoff);
+            observer.retrying(attempt, delay, &reason);
+            std::thread::sleep(delay);
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    fn attempt(
+        &self,
+        url: &Url,
+        size: Option<u64>,
+        sink: &mut File,
+        observer: &dyn DownloadObserver,
+    ) -> Result<Attempt, DownloadError> {
+        let response = match self.client.get(url.clone()).send() {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(Attempt::Retry {
+                    reason: describe(&e),
+                    after: None,
+                    status: None,
+                });
+            }
+        };
+        let status = response.status();
+        if !status.is_success() {
+            let reason = status.canonical_reason().unwrap_or("").to_string();
+            let transient = status.is_server_error()
+                || status == StatusCode::TOO_MANY_REQUESTS
+                || status == StatusCode::REQUEST_TIMEOUT;
+            if !transient {
+                return Err(SourceError::Status {
+                    status: status.as_u16(),
+                    reason,
+                    attempts: 1,
+                }
+                .into());
+            }
+            return Ok(Attempt::Retry {
+                after: retry_after(response.headers()),
+                reason: format!("HTTP {} {reason}", status.as_u16()),
+                status: Some((status.as_u16(), reason)),
+            });
+        }
+        let announced = response.content_length();
+        if let (Some(length), Some(size)) = (announced, size)
+            && length != size
+        {
+            return Err(SourceError::Announced { length }.into());
+        }
+        observer.started(size.or(announced));
+        match stream(response, size, sink, observer)? {
+            Ok(done) => Ok(done),
+            Err(e) => Ok(Attempt::Retry {
+                reason: format!("the transfer broke: {e}"),
+                after: None,
+                status: None,
+            }),
+        }
+    }
+}
+
+/// Copies the body into `sink`, hashing as it goes. The outer error is a failed source or a
+/// failed sink; the inner one is a broken transfer worth retrying.
+fn stream(
+    mut body: impl Read,
+    limit: Option<u64>,
+    sink: &mut File,
+    observer: &dyn DownloadObserver,
+) -> Result<Result<Attempt, io::Error>, DownloadError> {
+    let mut hasher = Hasher::new();
+    let mut buf = vec![0u8; IO_BUF];
+    let mut out = io::BufWriter::with_capacity(IO_BUF, sink);
+    loop {
+        let n = match body.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut chunk = &buf[..n];
+        if let Some(limit) = limit {
+            let room = (limit + 1).saturating_sub(hasher.len());
+            if chunk.len() as u64 > room {
+                chunk = &chunk[..room as usize];
+            }
+            if hasher.len() + chunk.len() as u64 > limit {
+                return Err(SourceError::TooLong { limit }.into());
+            }
+        }
+        hasher.update(chunk);
+        out.write_all(chunk).map_err(DownloadError::Sink)?;
+        observer.progress(chunk.len() as u64);
+    }
+    out.flush().map_err(DownloadError::Sink)?;
+    let (digest, len) = hasher.finish();
+    Ok(Ok(Attempt::Done(digest, len)))
+}
+
+fn copy_file(
+    url: &Url,
+    size: Option<u64>,
+    sink: &mut File,
+    observer: &dyn DownloadObserver,
+) -> Result<(Sha256Digest, u64), DownloadError> {
+    let file_error = |e: io::Error| SourceError::File {
+        message: format!("could not read the file: {e}"),
+    };
+    let path = url.to_file_path().map_err(|()| SourceError::File {
+        message: "not a local file path".to_string(),
+    })?;
+    let file = File::open(&path).map_err(file_error)?;
+    let length = file.metadata().map_err(file_error)?.len();
+    if let Some(size) = size
+        && length != size
+    {
+        return Err(SourceError::Announced { length }.into());
+    }
+    observer.started(Some(length));
+    match stream(file, size, sink, observer)? {
+        Ok(Attempt::Done(digest, len)) => Ok((digest, len)),
+        Ok(Attempt::Retry { reason, .. }) => Err(SourceError::File { message: reason }.into()),
+        Err(e) => Err(file_error(e).into()),
+    }
+}
+
+/// A one-line description of a reqwest error, with its causes, without the URL (which the
+/// caller prints once).
+fn describe(e: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    if e.is_timeout() {
+        parts.push("timed out".to_string());
+    } else if e.is_connect() {
+        parts.push("could not connect".to_string());
+    } else if e.is_redirect() {
+        parts.push("too many redirects".to_string());
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    if parts.is_empty() {
+        parts.push(match e.status() {
+            Some(s) => format!("HTTP {s}"),
+            None => "request failed".to_string(),
+        });
+    }
+    parts.join(": ")
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate(value)?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+/// Parses the IMF-fixdate form of an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn httpdate(s: &str) -> Option<SystemTime> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| m == month)? as i64
+        + 1;
+    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let hms: Vec<i64> = time.split(':').filter_map(|p| p.parse().ok()).collect();
+    let [h, m, sec] = hms.as_slice() else {
+        return None;
+    };
+    // Days from civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + m * 60 + sec;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_http_dates() {
+        let t = httpdate("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(
+            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
+            784_111_777
+        );
+        assert!(httpdate("yesterday").is_none());
+    }
+
+    #[test]
+    fn retry_after_reads_seconds() {
+        let mut h = header::HeaderMap::new();
+        h.insert(header::RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+    }
+}

@@ -1,0 +1,104 @@
+//! cargo-models: pin ML model files in `models.lock` by SHA-256 and size, and fetch them into
+//! a shared, locked, content-addressed cache where every byte is verified.
+//!
+//! For tests, [`model_path`] returns the verified cached file of an entry; for build scripts,
+//! [`build::require`] fails `cargo build` with a clear message when a model is missing.
+
+pub mod build;
+pub mod cache;
+pub mod discover;
+pub mod download;
+pub mod error;
+pub mod fs;
+pub mod hash;
+pub mod lock;
+pub mod lockfile;
+pub mod ops;
+pub mod report;
+
+use std::path::{Path, PathBuf};
+
+pub use cache::Cache;
+pub use error::ErrorKind;
+pub use hash::Sha256Digest;
+pub use lockfile::{LockedModel, Lockfile};
+
+/// Why the library API could not give a model's path.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    NoLockfile(#[from] discover::NoLockfile),
+    #[error(transparent)]
+    Lockfile(#[from] lockfile::LockfileError),
+    #[error(transparent)]
+    Unknown(#[from] lockfile::UnknownModels),
+    #[error(transparent)]
+    NoCacheDir(#[from] discover::NoCacheDir),
+    #[error(transparent)]
+    Cache(#[from] cache::CacheError),
+    #[error(transparent)]
+    Path(#[from] ops::path::PathError),
+    #[error(transparent)]
+    Fetch(#[from] ops::fetch::FetchError),
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NoLockfile(_) | Error::Lockfile(lockfile::LockfileError::Invalid { .. }) => {
+                ErrorKind::Input
+            }
+            Error::Unknown(_) | Error::NoCacheDir(_) => ErrorKind::Input,
+            Error::Lockfile(_) | Error::Cache(_) => ErrorKind::Transfer,
+            Error::Path(e) => e.kind(),
+            Error::Fetch(e) => e.kind(),
+        }
+    }
+}
+
+/// A lockfile and the cache its models live in.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub lockfile: Lockfile,
+    pub cache: Cache,
+}
+
+impl Project {
+    /// Finds `models.lock` from `CARGO_MANIFEST_DIR` (set by cargo for tests and build
+    /// scripts) or the current folder upwards, and opens the cache named by
+    /// `CARGO_MODELS_CACHE`, else the per-user cache.
+    pub fn from_env() -> Result<Project, Error> {
+        let start = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let cache = discover::cache_dir(std::env::var_os("CARGO_MODELS_CACHE").map(PathBuf::from))?;
+        Project::open(&discover::require_lockfile(&start)?, &cache)
+    }
+
+    /// Opens the lockfile at `lockfile` and the cache at `cache_dir`.
+    pub fn open(lockfile: &Path, cache_dir: &Path) -> Result<Project, Error> {
+        Ok(Project {
+            lockfile: Lockfile::load(lockfile)?,
+            cache: Cache::open(cache_dir)?,
+        })
+    }
+
+    /// The verified cached file of the entry `name`; never downloads.
+    pub fn model_path(&self, name: &str) -> Result<PathBuf, Error> {
+        let model = self.lockfile.select(&[name.to_string()])?[0];
+        Ok(ops::path::verified_path(model, &self.cache, None)?)
+    }
+}
+
+/// The verified cached file of the `models.lock` entry `name`, for tests:
+///
+/// ```no_run
+/// let weights = cargo_models::model_path("tiny-bert").unwrap();
+/// ```
+///
+/// Finds the lockfile from `CARGO_MANIFEST_DIR` upwards and never downloads: a model that is
+/// not fetched is an error telling the user to run `cargo models fetch`.
+pub fn model_path(name: &str) -> Result<PathBuf, Error> {
+    Project::from_env()?.model_path(name)
+}

@@ -1,0 +1,101 @@
+//! Exclusive file locks, one per blob, through std's `File::lock`.
+//!
+//! Locks are advisory OS locks on a small lock file that is never deleted (deleting a lock file
+//! while another process waits on it would let two processes "hold" it). The OS releases them
+//! when the holder exits, including on `kill -9`, so a crash never leaves a stuck lock.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// An exclusive lock on one cache blob, held from the second cache check through download,
+/// verification and the rename into place. Released on drop.
+#[derive(Debug)]
+pub struct BlobLock {
+    _file: File,
+}
+
+/// A lock that could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("could not open lock file `{}`: {source}", path.display())]
+    Open { path: PathBuf, source: io::Error },
+    #[error(
+        "timed out after {}s waiting for the lock `{}`; another process is still downloading it \
+         (raise CARGO_MODELS_LOCK_TIMEOUT, or find the process holding the lock)",
+        waited.as_secs(), path.display()
+    )]
+    Timeout { path: PathBuf, waited: Duration },
+}
+
+impl BlobLock {
+    /// Takes the lock at `path`. If another process holds it, calls `on_wait` once (to say who
+    /// waits for what) and then blocks, up to `timeout` when one is given.
+    pub fn acquire(
+        path: &Path,
+        timeout: Option<Duration>,
+        on_wait: impl FnOnce(),
+    ) -> Result<BlobLock, LockError> {
+        let open_err = |source| LockError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(open_err)?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(open_err)?;
+        match file.try_lock() {
+            Ok(()) => return Ok(BlobLock { _file: file }),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => return Err(open_err(e)),
+        }
+        on_wait();
+        let Some(timeout) = timeout else {
+            file.lock().map_err(open_err)?;
+            return Ok(BlobLock { _file: file });
+        };
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(10);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(BlobLock { _file: file }),
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(e)) => return Err(open_err(e)),
+            }
+            if start.elapsed() >= timeout {
+                return Err(LockError::Timeout {
+                    path: path.to_path_buf(),
+                    waited: start.elapsed(),
+                });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_holder_waits_then_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.lock");
+        let held = BlobLock::acquire(&p, None, || panic!("free lock must not wait")).unwrap();
+        let mut waited = false;
+        let err = BlobLock::acquire(&p, Some(Duration::from_millis(50)), || waited = true);
+        assert!(waited);
+        assert!(matches!(err, Err(LockError::Timeout { .. })));
+        drop(held);
+        BlobLock::acquire(&p, Some(Duration::ZERO), || panic!("released lock must be free"))
+            .unwrap();
+    }
+}

@@ -1,0 +1,690 @@
+//! `models.lock`: the schema, parsing with line/column positions, and validation.
+//!
+//! Parsing is done by hand over `toml`'s spanned document tree instead of serde, so that every
+//! problem names its line, column and entry, and so that all problems are reported at once.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+use url::Url;
+
+use crate::hash::Sha256Digest;
+
+/// The lockfile format versions this build reads. Bump when the meaning of a key changes or a
+/// key is added that older builds must not ignore.
+pub const VERSION: u32 = 1;
+
+/// The file name looked for when discovering a lockfile.
+pub const FILE_NAME: &str = "models.lock";
+
+const MODEL_KEYS: &[&str] = &["name", "url", "sha256", "size", "mirrors", "path"];
+
+/// A parsed, validated `models.lock`.
+#[derive(Debug, Clone)]
+pub struct Lockfile {
+    /// Absolute path of the file.
+    pub path: PathBuf,
+    pub models: Vec<LockedModel>,
+}
+
+/// One `[[model]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedModel {
+    /// Unique name: `[A-Za-z0-9._-]`, 1 to 64 characters.
+    pub name: String,
+    /// The primary source.
+    pub url: Url,
+    pub sha256: Sha256Digest,
+    /// Size in bytes, when pinned.
+    pub size: Option<u64>,
+    /// Further sources, tried in order after `url`.
+    pub mirrors: Vec<Url>,
+    /// Where `fetch` links the verified file, relative to the lockfile's folder.
+    pub path: Option<PathBuf>,
+    /// 1-based line of the entry's `[[model]]` header.
+    pub line: usize,
+    /// 1-based line of the entry's `sha256` key.
+    pub sha256_line: usize,
+}
+
+impl LockedModel {
+    /// `url`, then each mirror, in the order they are tried.
+    pub fn sources(&self) -> impl Iterator<Item = &Url> {
+        std::iter::once(&self.url).chain(&self.mirrors)
+    }
+}
+
+impl Lockfile {
+    /// Reads and validates the lockfile at `path`.
+    pub fn load(path: &Path) -> Result<Lockfile, LockfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LockfileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        Lockfile::parse(&text, &path)
+    }
+
+    /// Validates lockfile `text`; `path` is used in messages and to resolve `path` keys.
+    pub fn parse(text: &str, path: &Path) -> Result<Lockfile, LockfileError> {
+        let mut parser = Parser {
+            text,
+            problems: Vec::new(),
+        };
+        let models = parser.document();
+        if parser.problems.is_empty() {
+            Ok(Lockfile {
+                path: path.to_path_buf(),
+                models,
+            })
+        } else {
+            Err(LockfileError::Invalid {
+                path: path.to_path_buf(),
+                problems: parser.problems,
+            })
+        }
+    }
+
+    /// The folder the lockfile is in; `path` keys are relative to it.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// The entry with exactly this name.
+    pub fn get(&self, name: &str) -> Option<&LockedModel> {
+        self.models.iter().find(|m| m.name == name)
+    }
+
+    /// Entries named in `names` (all entries when empty), in lockfile order, or an error listing
+    /// the unknown names with the closest known ones.
+    pub fn select(&self, names: &[String]) -> Result<Vec<&LockedModel>, UnknownModels> {
+        if names.is_empty() {
+            return Ok(self.models.iter().collect());
+        }
+        let unknown: Vec<String> = names
+            .iter()
+            .filter(|n| self.get(n).is_none())
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            let known: Vec<&str> = self.models.iter().map(|m| m.name.as_str()).collect();
+            let suggestions = unknown
+                .iter()
+                .filter_map(|u| closest(u, &known).map(str::to_string))
+                .collect();
+            return Err(UnknownModels {
+                lockfile: self.path.clone(),
+                unknown,
+                suggestions,
+            });
+        }
+        Ok(self
+            .models
+            .iter()
+            .filter(|m| names.contains(&m.name))
+            .collect())
+    }
+}
+
+/// Names given on the command line that the lockfile does not have.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no model named {} in `{}`{}",
+    join_ticked(unknown),
+    lockfile.display(),
+    suggestion_text(suggestions)
+)]
+pub struct UnknownModels {
+    pub lockfile: PathBuf,
+    pub unknown: Vec<String>,
+    pub suggestions: Vec<String>,
+}
+
+fn join_ticked(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn suggestion_text(s: &[String]) -> String {
+    if s.is_empty() {
+        "; run `cargo models list` to see the names it has".to_string()
+    } else {
+        format!("; did you mean {}?", join_ticked(s))
+    }
+}
+
+/// The known name closest to `query` by edit distance, if it is close enough to be a typo.
+fn closest<'a>(query: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(query, k), *k))
+        .filter(|(d, k)| *d <= (k.len().max(query.len()) / 3).max(1))
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// A lockfile that could not be read or is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum LockfileError {
+    #[error("could not read `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", problems.iter().map(|p| format!("`{}`:{p}", path.display())).collect::<Vec<_>>().join("\n"))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+/// One problem in a lockfile, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// The entry's name, when the problem is inside a `[[model]]` that has one.
+    pub entry: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: ", self.line, self.column)?;
+        if let Some(entry) = &self.entry {
+            write!(f, "model `{entry}`: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    problems: Vec<Problem>,
+}
+
+impl Parser<'_> {
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (line, before[line_start..].chars().count() + 1)
+    }
+
+    fn problem(&mut self, span: Range<usize>, entry: Option<&str>, message: impl Into<String>) {
+        let (line, column) = self.position(span.start);
+        self.problems.push(Problem {
+            line,
+            column,
+            entry: entry.map(str::to_string),
+            message: message.into(),
+        });
+    }
+
+    fn document(&mut self) -> Vec<LockedModel> {
+        let root = match DeTable::parse(self.text) {
+            Ok(root) => root,
+            Err(e) => {
+                let span = e.span().unwrap_or(0..0);
+                let message = format!("invalid TOML: {}", e.message().trim_end());
+                self.problem(span, None, message);
+                return Vec::new();
+            }
+        };
+        let root = root.into_inner();
+        for (key, _) in root.iter() {
+            if !matches!(key.get_ref().as_ref(), "version" | "model") {
+                self.problem(
+                    key.span(),
+                    None,
+                    format!(
+                        "unknown top-level key `{}`; expected `version` or `[[model]]` tables",
+                        key.get_ref()
+                    ),
+                );
+            }
+        }
+        match root.get("version") {
+            None => self.problem(
+                0..0,
+                None,
+                format!(
+                    "missing `version`; this build of cargo-models reads lockfile version {VERSION}: add `version = {VERSION}` at the top"
+                ),
+            ),
+            Some(v) => match int_value(v.get_ref()) {
+                Some(n) if n == i128::from(VERSION) => {}
+                Some(n) => self.problem(
+                    v.span(),
+                    None,
+                    format!(
+                        "lockfile version {n} is not supported; this build of cargo-models reads version {VERSION} only{}",
+                        if n > i128::from(VERSION) {
+                            ": upgrade cargo-models"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
+                None => self.problem(
+                    v.span(),
+                    None,
+                    format!(
+                        "`version` must be an integer, found {}",
+                        v.get_ref().type_str()
+                    ),
+                ),
+            },
+        }
+        let Some(entries) = root.get("model") else {
+            return Vec::new();
+        };
+        let Some(array) = entries.get_ref().as_array() else {
+            self.problem(
+                entries.span(),
+                None,
+                "`model` must be an array of tables, written as `[[model]]` sections",
+            );
+            return Vec::new();
+        };
+        let mut models: Vec<LockedModel> = Vec::new();
+        let mut names: HashMap<String, usize> = HashMap::new();
+        let mut paths: HashMap<PathBuf, String> = HashMap::new();
+        for item in array.iter() {
+            let Some(table) = item.get_ref().as_table() else {
+                self.problem(
+                    item.span(),
+                    None,
+                    "each `model` must be a table, written as a `[[model]]` section",
+                );
+                continue;
+            };
+            let Some(model) = self.model(item.span(), table) else {
+                continue;
+            };
+            if let Some(first_line) = names.get(&model.name) {
+                let span = table
+                    .get("name")
+                    .map(Spanned::span)
+                    .unwrap_or(item.span());
+                let message =
+                    format!("duplicate name; the entry at line {first_line} has the same name");
+                self.problem(span, Some(&model.name), message);
+                continue;
+            }
+            if let Some(p) = &model.path {
+                if let Some(other) = paths.get(p) {
+                    let span = table.get("path").map(Spanned::span).unwrap_or(item.span());
+                    let message = format!(
+                        "`path` `{}` is already used by model `{other}`",
+                        p.display()
+                    );
+                    self.problem(span, Some(&model.name), message);
+                    continue;
+                }
+                paths.insert(p.clone(), model.name.clone());
+            }
+            names.insert(model.name.clone(), model.line);
+            models.push(model);
+        }
+        models
+    }
+
+    fn model(&mut self, span: Range<usize>, table: &DeTable<'_>) -> Option<LockedModel> {
+        let line = self.header_line(span.start);
+        let before = self.problems.len();
+        let name = self.name(span.clone(), table);
+        let entry = name.as_deref();
+        for (key, _) in table.iter() {
+            if !MODEL_KEYS.contains(&key.get_ref().as_ref()) {
+                let hint = closest(key.get_ref(), MODEL_KEYS)
+                    .map(|k| format!("did you mean `{k}`? "))
+                    .unwrap_or_default();
+                self.problem(
+                    key.span(),
+                    entry,
+                    format!(
+                        "unknown key `{}`; {hint}expected one of: {}",
+                        key.get_ref(),
+                        MODEL_KEYS.join(", ")
+                    ),
+                );
+            }
+        }
+        let url = self.url(table.get("url"), "url", entry, span.clone());
+        let sha256 = self.sha256(table.get("sha256"), entry, span.clone());
+        let sha256_line = table
+            .get("sha256")
+            .map_or(line, |v| self.position(v.span().start).0);
+        let size = match table.get("size") {
+            None => None,
+            Some(v) => match int_value(v.get_ref()) {
+                Some(n) if n >= 0 && n <= i128::from(u64::MAX) => Some(n as u64),
+                _ => {
+                    self.problem(
+                        v.span(),
+                        entry,
+                        "`size` must be a non-negative integer number of bytes",
+                    );
+                    None
+                }
+            },
+        };
+        let mut mirrors = Vec::new();
+        if let Some(v) = table.get("mirrors") {
+            match v.get_ref().as_array() {
+                Some(items) => {
+                    for item in items.iter() {
+                        if let Some(u) = self.url(Some(item), "mirrors", entry, span.clone()) {
+                            mirrors.push(u);
+                        }
+                    }
+                }
+                None => self.problem(v.span(), entry, "`mirrors` must be an array of URLs"),
+            }
+        }
+        let path = table.get("path").and_then(|v| self.link_path(v, entry));
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(LockedModel {
+            name: name?,
+            url: url?,
+            sha256: sha256?,
+            size,
+            mirrors,
+            path,
+            line,
+            sha256_line,
+        })
+    }
+
+    /// The line of the `[[model]]` header that opens the table starting at `offset`.
+    fn header_line(&self, offset: usize) -> usize {
+        let (line, _) = self.position(offset);
+        let lines: Vec<&str> = self.text.lines().collect();
+        (1..=line.min(lines.len()))
+            .rev()
+            .find(|l| lines[l - 1].trim_start().starts_with("[[model]]"))
+            .unwrap_or(line)
+    }
+
+    fn string<'a>(
+        &mut self,
+        value: &'a Spanned<DeValue<'_>>,
+        key: &str,
+        entry: Option<&str>,
+    ) -> Option<&'a str> {
+        let s = value.get_ref().as_str();
+        if s.is_none() {
+            self.problem(
+                value.span(),
+                entry,
+                format!(
+                    "`{key}` must be a string, found {}",
+                    value.get_ref().type_str()
+                ),
+            );
+        }
+        s
+    }
+
+    fn name(&mut self, span: Range<usize>, table: &DeTable<'_>) -> Option<String> {
+        let Some(v) = table.get("name") else {
+            self.problem(span, None, "missing required key `name`");
+            return None;
+        };
+        let name = self.string(v, "name", None)?;
+        let message = if name.is_empty() || name.chars().count() > 64 {
+            Some(format!(
+                "`name` must be 1 to 64 characters, found {}",
+                name.chars().count()
+            ))
+        } else if let Some(c) = name
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        {
+            Some(format!(
+                "`name` `{name}` contains `{c}`; names may use only letters, digits, `.`, `_` and `-`"
+            ))
+        } else if name == "." || name == ".." {
+            Some(format!("`name` cannot be `{name}`"))
+        } else {
+            None
+        };
+        match message {
+            Some(m) => {
+                self.problem(v.span(), None, m);
+                None
+            }
+            None => Some(name.to_string()),
+        }
+    }
+
+    fn url(
+        &mut self,
+        value: Option<&Spanned<DeValue<'_>>>,
+        key: &str,
+        entry: Option<&str>,
+        span: Range<usize>,
+    ) -> Option<Url> {
+        let Some(v) = value else {
+            self.problem(span, entry, format!("missing required key `{key}`"));
+            return None;
+        };
+        let raw = self.string(v, key, entry)?;
+        match Url::parse(raw) {
+            Ok(u) if matches!(u.scheme(), "https" | "http" | "file") => {
+                if u.scheme() != "file" && u.host_str().is_none_or(str::is_empty) {
+                    self.problem(
+                        v.span(),
+                        entry,
+                        format!("`{key}` `{raw}` has no host"),
+                    );
+                    return None;
+                }
+                Some(u)
+            }
+            Ok(u) => {
+                self.problem(
+                    v.span(),
+                    entry,
+                    format!(
+                        "`{key}` scheme `{}` is not supported; use https, http or file",
+                        u.scheme()
+                    ),
+                );
+                None
+            }
+            Err(e) => {
+                self.problem(
+                    v.span(),
+                    entry,
+                    format!("`{key}` `{raw}` is not a valid URL: {e}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn sha256(
+        &mut self,
+        value: Option<&Spanned<DeValue<'_>>>,
+        entry: Option<&str>,
+        span: Range<usize>,
+    ) -> Option<Sha256Digest> {
+        let Some(v) = value else {
+            self.problem(
+                span,
+                entry,
+                "missing required key `sha256`; `cargo models add URL` computes it",
+            );
+            return None;
+        };
+        let raw = self.string(v, "sha256", entry)?;
+        match raw.parse() {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.problem(v.span(), entry, format!("`sha256` {e}"));
+                None
+            }
+        }
+    }
+
+    fn link_path(&mut self, v: &Spanned<DeValue<'_>>, entry: Option<&str>) -> Option<PathBuf> {
+        let raw = self.string(v, "path", entry)?;
+        let path = PathBuf::from(raw);
+        let message = if raw.is_empty() {
+            Some("`path` is empty".to_string())
+        } else if path.is_absolute() || path.has_root() || raw.starts_with('/') {
+            Some(format!(
+                "`path` `{raw}` is absolute; it must be relative to the lockfile's folder"
+            ))
+        } else if path.components().any(|c| c == Component::ParentDir) {
+            Some(format!(
+                "`path` `{raw}` contains `..`; it must stay inside the lockfile's folder"
+            ))
+        } else if path.file_name().is_none() {
+            Some(format!("`path` `{raw}` does not name a file"))
+        } else {
+            None
+        };
+        match message {
+            Some(m) => {
+                self.problem(v.span(), entry, m);
+                None
+            }
+            None => Some(path.components().collect()),
+        }
+    }
+}
+
+fn int_value(v: &DeValue<'_>) -> Option<i128> {
+    let i = v.as_integer()?;
+    let digits: String = i.as_str().chars().filter(|c| *c != '_').collect();
+    let (negative, digits) = match digits.strip_prefix('-') {
+        Some(rest) => (true, rest.to_string()),
+        None => (false, digits.trim_start_matches('+').to_string()),
+    };
+    let digits = digits
+        .trim_start_matches("0x")
+        .trim_start_matches("0o")
+        .trim_start_matches("0b");
+    let n = i128::from_str_radix(digits, i.radix()).ok()?;
+    Some(if negative { -n } else { n })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    fn parse(text: &str) -> Result<Lockfile, Vec<String>> {
+        Lockfile::parse(text, Path::new("models.lock")).map_err(|e| match e {
+            LockfileError::Invalid { problems, .. } => {
+                problems.iter().map(ToString::to_string).collect()
+            }
+            other => vec![other.to_string()],
+        })
+    }
+
+    #[test]
+    fn parses_a_full_entry() {
+        let text = format!(
+            "# comment\nversion = 1\n\n[[model]]\nname = \"tiny-bert\"\nurl = \"https://example.org/t.safetensors\"\nsha256 = \"{}\"\nsize = 1_024\nmirrors = [\"https://m.example/t\"]\npath = \"models/t.safetensors\"\n",
+            HASH.to_uppercase()
+        );
+        let lock = parse(&text).unwrap();
+        let m = &lock.models[0];
+        assert_eq!(m.name, "tiny-bert");
+        assert_eq!(m.sha256.to_string(), HASH);
+        assert_eq!(m.size, Some(1024));
+        assert_eq!(m.mirrors.len(), 1);
+        assert_eq!(m.path.as_deref(), Some(Path::new("models/t.safetensors")));
+        assert_eq!((m.line, m.sha256_line), (4, 7));
+    }
+
+    #[test]
+    fn reports_every_problem_with_position() {
+        let text = format!(
+            "version = 1\n[[model]]\nname = \"a/b\"\nurl = \"ftp://x/y\"\nsha256 = \"abc\"\n[[model]]\nname = \"ok\"\nurl = \"https://x/y\"\nsha265 = \"{HASH}\"\npath = \"../up\"\n"
+        );
+        let problems = parse(&text).unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                "3:8: `name` `a/b` contains `/`; names may use only letters, digits, `.`, `_` and `-`",
+                "4:7: `url` scheme `ftp` is not supported; use https, http or file",
+                "5:10: `sha256` must be 64 hex digits, found 3",
+                "9:1: model `ok`: unknown key `sha265`; did you mean `sha256`? expected one of: name, url, sha256, size, mirrors, path",
+                "6:1: model `ok`: missing required key `sha256`; `cargo models add URL` computes it",
+                "10:8: model `ok`: `path` `../up` contains `..`; it must stay inside the lockfile's folder",
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_versions() {
+        assert_eq!(
+            parse("version = 2\n").unwrap_err(),
+            vec![
+                "1:11: lockfile version 2 is not supported; this build of cargo-models reads version 1 only: upgrade cargo-models"
+            ]
+        );
+        assert!(parse("")
+            .unwrap_err()[0]
+            .contains("missing `version`"));
+        assert!(parse("version = 0\n").unwrap_err()[0].contains("version 0 is not supported"));
+    }
+
+    #[test]
+    fn rejects_duplicates_and_absolute_paths() {
+        let entry = |name: &str, path: &str| {
+            format!("[[model]]\nname = \"{name}\"\nurl = \"https://x/y\"\nsha256 = \"{HASH}\"\npath = \"{path}\"\n")
+        };
+        let text = format!(
+            "version = 1\n{}{}{}",
+            entry("a", "m/a"),
+            entry("a", "m/b"),
+            entry("c", "/etc/passwd")
+        );
+        assert_eq!(
+            parse(&text).unwrap_err(),
+            vec![
+                "8:8: model `a`: duplicate name; the entry at line 2 has the same name",
+                "16:8: model `c`: `path` `/etc/passwd` is absolute; it must be relative to the lockfile's folder",
+            ]
+        );
+    }
+
+    #[test]
+    fn suggests_close_names() {
+        assert_eq!(closest("tiny-bret", &["tiny-bert", "llama"]), Some("tiny-bert"));
+        assert_eq!(closest("zzz", &["tiny-bert", "llama"]), None);
+    }
+}

@@ -1,0 +1,501 @@
+//! `cargo models fetch`: make every selected entry's verified file present in the cache, and
+//! linked at its `path`.
+//!
+//! Per entry: check the cache (stamp) → lock the blob → check again → download from `url`, then
+//! each mirror, hashing while streaming → compare → commit atomically → unlock → link.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::cache::{BlobState, Cache, Rehash};
+use crate::download::{DownloadError, DownloadObserver, SourceError, Transport, TransportSettings};
+use crate::error::ErrorKind;
+use crate::fs::{LinkKind, link_atomic, same_file};
+use crate::hash::Sha256Digest;
+use crate::lock::BlobLock;
+use crate::lockfile::{LockedModel, Lockfile};
+use crate::ops::parallel_map;
+use crate::report::{Event, Ready, Reporter};
+
+/// Settings of one `fetch`, resolved from flags and environment before work starts.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// Entries downloaded at once.
+    pub jobs: usize,
+    /// Never touch the network; entries not in the cache fail.
+    pub offline: bool,
+    /// Rehash every cached blob instead of trusting its stamp.
+    pub full_verify: bool,
+    /// Replace files at `path` that cargo-models did not put there.
+    pub force: bool,
+    /// Longest wait for another process's lock on a blob; `None` waits as long as it takes.
+    pub lock_timeout: Option<Duration>,
+    pub transport: TransportSettings,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            jobs: 4,
+            offline: false,
+            full_verify: false,
+            force: false,
+            lock_timeout: None,
+            transport: TransportSettings::default(),
+        }
+    }
+}
+
+/// A model that is ready to use.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fetched {
+    pub how: Ready,
+    pub size: u64,
+    /// The verified blob in the cache.
+    pub blob: PathBuf,
+    /// Where it was linked, for entries with `path`.
+    pub link: Option<(PathBuf, LinkKind)>,
+}
+
+/// One source tried for an entry and what it gave.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceAttempt {
+    pub url: String,
+    pub error: SourceError,
+}
+
+/// Why an entry could not be made ready.
+#[derive(Debug, Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum FetchError {
+    /// Every source failed; at least one gave other bytes (`model hash mismatch`) or none
+    /// answered with the file at all.
+    #[error("{}", render_sources(name, expected, expected_size, attempts))]
+    Sources {
+        name: String,
+        expected: Sha256Digest,
+        expected_size: Option<u64>,
+        attempts: Vec<SourceAttempt>,
+    },
+    #[error(
+        "`{name}` (sha256 {}) is not in the cache and the network is off (--offline, --frozen or CARGO_NET_OFFLINE); run `cargo models fetch` with network access",
+        sha256.short()
+    )]
+    Offline { name: String, sha256: Sha256Digest },
+    #[error(
+        "`models.lock` pins `{name}` at {pinned} bytes, but the content with sha256 {sha256} is {actual} bytes; correct `size`"
+    )]
+    PinnedSize {
+        name: String,
+        sha256: Sha256Digest,
+        pinned: u64,
+        actual: u64,
+    },
+    #[error(
+        "`{}` exists and was not placed by cargo-models, so `{name}` was not linked there; move it away or pass --force to replace it",
+        path.display()
+    )]
+    LinkConflict { name: String, path: PathBuf },
+    #[error("`{name}`: {message}")]
+    Local { name: String, message: String },
+}
+
+impl FetchError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            FetchError::Sources { attempts, .. } => {
+                if attempts.iter().any(|a| a.error.is_integrity()) {
+                    ErrorKind::Integrity
+                } else {
+                    ErrorKind::Transfer
+                }
+            }
+            FetchError::Offline { .. } | FetchError::PinnedSize { .. } => ErrorKind::Integrity,
+            FetchError::LinkConflict { .. } => ErrorKind::Input,
+            FetchError::Local { .. } => ErrorKind::Transfer,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            FetchError::Sources { name, .. }
+            | FetchError::Offline { name, .. }
+            | FetchError::PinnedSize { name, .. }
+            | FetchError::LinkConflict { name, .. }
+            | FetchError::Local { name, .. } => name,
+        }
+    }
+
+    /// A short phrase for summaries.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            FetchError::Sources { .. } if self.kind() == ErrorKind::Integrity => {
+                "model hash mismatch"
+            }
+            FetchError::Sources { .. } => "download failed",
+            FetchError::Offline { .. } => "not cached (offline)",
+            FetchError::PinnedSize { .. } => "size differs from `size`",
+            FetchError::LinkConflict { .. } => "`path` is taken",
+            FetchError::Local { .. } => "local I/O error",
+        }
+    }
+}
+
+fn render_sources(
+    name: &str,
+    expected: &Sha256Digest,
+    expected_size: &Option<u64>,
+    attempts: &[SourceAttempt],
+) -> String {
+    let integrity = attempts.iter().any(|a| a.error.is_integrity());
+    let mut s = String::new();
+    let title = if integrity {
+        "model hash mismatch for"
+    } else {
+        "could not download"
+    };
+    let _ = fmt::write(&mut s, format_args!("{title} `{name}`"));
+    let expected_line = format!(
+        "  expected: sha256 {expected}  {}",
+        expected_size.map_or("(size not pinned)".to_string(), |n| format!("{n} bytes"))
+    );
+    if let [only] = attempts {
+        s.push_str(&format!("\n  url:      {}\n{expected_line}", only.url));
+        s.push_str(&format!("\n  actual:   {}", only.error));
+    } else {
+        s.push_str(&format!("\n{expected_line}"));
+        for (i, a) in attempts.iter().enumerate() {
+            let label = if i == 0 { "url:     " } else { "mirror:  " };
+            s.push_str(&format!("\n  {label} {}\n  actual:   {}", a.url, a.error));
+        }
+    }
+    if integrity {
+        s.push_str("\n  the file was not cached; nothing under that hash was changed");
+    }
+    s
+}
+
+/// The outcome of `fetch` for each selected entry, in lockfile order.
+#[derive(Debug)]
+pub struct FetchReport {
+    pub results: Vec<(String, Result<Fetched, FetchError>)>,
+}
+
+impl FetchReport {
+    pub fn failures(&self) -> impl Iterator<Item = &FetchError> {
+        self.results.iter().filter_map(|(_, r)| r.as_ref().err())
+    }
+}
+
+struct Context<'a> {
+    lockfile: &'a Lockfile,
+    cache: &'a Cache,
+    options: &'a FetchOptions,
+    reporter: &'a dyn Reporter,
+    transport: OnceLock<Result<Transport, String>>,
+    warned_hosts: Mutex<HashSet<String>>,
+}
+
+/// Fetches `models` (entries of `lockfile`) into `cache`.
+pub fn fetch(
+    lockfile: &Lockfile,
+    models: &[&LockedModel],
+    cache: &Cache,
+    options: &FetchOptions,
+    reporter: &dyn Reporter,
+) -> FetchReport {
+    let start = Instant::now();
+    let ctx = Context {
+        lockfile,
+        cache,
+        options,
+        reporter,
+        transport: OnceLock::new(),
+        warned_hosts: Mutex::new(HashSet::new()),
+    };
+    let states: Vec<BlobState> = models.iter().map(|m| cache.state(&m.sha256)).collect();
+    let cached = states
+        .iter()
+        .filter(|s| **s == BlobState::Fresh && !options.full_verify)
+        .count();
+    let bytes = models
+        .iter()
+        .zip(&states)
+        .filter(|(_, s)| **s == BlobState::Missing)
+        .map(|(m, _)| m.size.unwrap_or(0))
+        .sum();
+    reporter.event(&Event::Plan {
+        models: models.len(),
+        cached,
+        to_fetch: states.iter().filter(|s| **s == BlobState::Missing).count(),
+        bytes,
+    });
+    let work: Vec<(&LockedModel, BlobState)> = models.iter().copied().zip(states).collect();
+    let results = parallel_map(&work, options.jobs, |(model, state)| {
+        let started = Instant::now();
+        let result = ctx.fetch_one(model, *state);
+        match &result {
+            Ok(f) => reporter.event(&Event::ModelReady {
+                name: &model.name,
+                sha256: &model.sha256,
+                size: f.size,
+                how: f.how,
+                seconds: started.elapsed().as_secs_f64(),
+                path: &f.blob,
+                link: f.link.as_ref().map(|(p, _)| p.as_path()),
+            }),
+            Err(error) => reporter.event(&Event::ModelFailed {
+                name: &model.name,
+                error,
+            }),
+        }
+        (model.name.clone(), result)
+    });
+    let report = FetchReport { results };
+    let downloaded: Vec<&Fetched> = report
+        .results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .filter(|f| f.how == Ready::Downloaded)
+        .collect();
+    reporter.event(&Event::Finished {
+        command: "fetch",
+        models: models.len(),
+        failed: report.failures().count(),
+        downloaded: downloaded.len(),
+        downloaded_bytes: downloaded.iter().map(|f| f.size).sum(),
+        seconds: start.elapsed().as_secs_f64(),
+    });
+    report
+}
+
+impl Context<'_> {
+    fn local(&self, model: &LockedModel) -> impl Fn(String) -> FetchError {
+        let name = model.name.clone();
+        move |message| FetchError::Local {
+            name: name.clone(),
+            message,
+        }
+    }
+
+    fn fetch_one(&self, model: &LockedModel, state: BlobState) -> Result<Fetched, FetchError> {
+        let digest = &model.sha256;
+        let local = self.local(model);
+        let how = if state == BlobState::Fresh && !self.options.full_verify {
+            Ready::Cached
+        } else if state == BlobState::Missing && self.options.offline {
+            return Err(FetchError::Offline {
+                name: model.name.clone(),
+                sha256: *digest,
+            });
+        } else {
+            let lock = self
+                .cache
+                .lock(digest, self.options.lock_timeout, || {
+                    self.reporter.event(&Event::Waiting { name: &model.name })
+                })
+                .map_err(|e| local(e.to_string()))?;
+            self.under_lock(model, &lock)?
+        };
+        let blob = self.cache.blob_path(digest);
+        let size = self
+            .cache
+            .blob_size(digest)
+            .ok_or_else(|| local(format!("`{}` vanished from the cache", blob.display())))?;
+        if let Some(pinned) = model.size
+            && pinned != size
+        {
+            return Err(FetchError::PinnedSize {
+                name: model.name.clone(),
+                sha256: *digest,
+                pinned,
+                actual: size,
+            });
+        }
+        let link = match &model.path {
+            Some(p) => {
+                let dst = self.lockfile.dir().join(p);
+                Some((dst.clone(), self.place(model, &blob, &dst)?))
+            }
+            None => None,
+        };
+        Ok(Fetched {
+            how,
+            size,
+            blob,
+            link,
+        })
+    }
+
+    /// The second check, and the download, with the blob's lock held.
+    fn under_lock(&self, model: &LockedModel, lock: &BlobLock) -> Result<Ready, FetchError> {
+        let digest = &model.sha256;
+        let local = self.local(model);
+        match self.cache.state(digest) {
+            BlobState::Fresh if !self.options.full_verify => return Ok(Ready::Cached),
+            BlobState::Missing => {}
+            BlobState::Fresh | BlobState::Unstamped => {
+                match self
+                    .cache
+                    .rehash(digest, lock)
+                    .map_err(|e| local(e.to_string()))?
+                {
+                    Rehash::Ok { .. } => return Ok(Ready::Rehashed),
+                    Rehash::Missing => {}
+                    Rehash::Corrupt { actual, size } => self.reporter.event(&Event::Warning {
+                        name: Some(&model.name),
+                        message: format!(
+                            "the cached file was corrupt (sha256 {actual}, {size} bytes); removed it{}",
+                            if self.options.offline {
+                                ""
+                            } else {
+                                " and downloading it again"
+                            }
+                        ),
+                    }),
+                }
+            }
+        }
+        if self.options.offline {
+            return Err(FetchError::Offline {
+                name: model.name.clone(),
+                sha256: *digest,
+            });
+        }
+        self.download(model, lock)?;
+        Ok(Ready::Downloaded)
+    }
+
+    fn transport(&self) -> Result<&Transport, String> {
+        self.transport
+            .get_or_init(|| {
+                Transport::new(self.options.transport.clone()).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn download(&self, model: &LockedModel, lock: &BlobLock) -> Result<(), FetchError> {
+        let local = self.local(model);
+        let transport = self.transport().map_err(&local)?;
+        let mut temp = self
+            .cache
+            .temp_file(&model.sha256, lock)
+            .map_err(|e| local(e.to_string()))?;
+        let mut attempts = Vec::new();
+        let sources: Vec<_> = model.sources().collect();
+        for (i, url) in sources.iter().enumerate() {
+            self.warn_plain_http(model, url);
+            let observer = Observer {
+                reporter: self.reporter,
+                name: &model.name,
+                url: url.as_str(),
+            };
+            let error = match transport.download(url, model.size, temp.as_file_mut(), &observer) {
+                Ok((actual, size))
+                    if actual == model.sha256 && model.size.is_none_or(|s| s == size) =>
+                {
+                    self.cache
+                        .commit(temp, &model.sha256, lock)
+                        .map_err(|e| local(e.to_string()))?;
+                    return Ok(());
+                }
+                Ok((sha256, size)) => SourceError::Mismatch { sha256, size },
+                Err(DownloadError::Source(e)) => e,
+                Err(DownloadError::Sink(e)) => {
+                    return Err(local(format!(
+                        "could not write the download to `{}`: {e}",
+                        temp.path().display()
+                    )));
+                }
+            };
+            if i + 1 < sources.len() {
+                self.reporter.event(&Event::Warning {
+                    name: Some(&model.name),
+                    message: format!("{url} gave {error}; trying the next source"),
+                });
+            }
+            attempts.push(SourceAttempt {
+                url: url.to_string(),
+                error,
+            });
+        }
+        Err(FetchError::Sources {
+            name: model.name.clone(),
+            expected: model.sha256,
+            expected_size: model.size,
+            attempts,
+        })
+    }
+
+    fn warn_plain_http(&self, model: &LockedModel, url: &url::Url) {
+        if url.scheme() != "http" {
+            return;
+        }
+        let host = url.host_str().unwrap_or_default().to_string();
+        if self.warned_hosts.lock().unwrap().insert(host.clone()) {
+            self.reporter.event(&Event::Warning {
+                name: Some(&model.name),
+                message: format!(
+                    "downloading over plain http from `{host}`; the SHA-256 check still decides what is cached"
+                ),
+            });
+        }
+    }
+
+    /// Links the verified blob at `dst`, unless something else is there.
+    fn place(&self, model: &LockedModel, blob: &Path, dst: &Path) -> Result<LinkKind, FetchError> {
+        if std::fs::symlink_metadata(dst).is_ok() {
+            if same_file(blob, dst) {
+                return Ok(LinkKind::Unchanged);
+            }
+            if !self.options.force && !self.cache.is_cache_link(dst) {
+                return Err(FetchError::LinkConflict {
+                    name: model.name.clone(),
+                    path: dst.to_path_buf(),
+                });
+            }
+        }
+        link_atomic(blob, dst).map_err(|e| {
+            self.local(model)(format!("could not link it at `{}`: {e}", dst.display()))
+        })
+    }
+}
+
+struct Observer<'a> {
+    reporter: &'a dyn Reporter,
+    name: &'a str,
+    url: &'a str,
+}
+
+impl DownloadObserver for Observer<'_> {
+    fn started(&self, size: Option<u64>) {
+        self.reporter.event(&Event::DownloadStarted {
+            name: self.name,
+            url: self.url,
+            size,
+        });
+    }
+
+    fn progress(&self, bytes: u64) {
+        self.reporter.event(&Event::Progress {
+            name: self.name,
+            bytes,
+        });
+    }
+
+    fn retrying(&self, attempt: u32, delay: Duration, reason: &str) {
+        self.reporter.event(&Event::Retrying {
+            name: self.name,
+            url: self.url,
+            attempt,
+            delay_ms: delay.as_millis() as u64,
+            cause: reason,
+        });
+    }
+}

@@ -1,0 +1,42 @@
+//! One module per command: the logic of `fetch`, `verify`, `list` and `path`.
+
+pub mod fetch;
+pub mod list;
+pub mod path;
+pub mod verify;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Runs `work` on every item with up to `jobs` threads, keeping results in input order.
+pub(crate) fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, items.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = work(item);
+                    results.lock().unwrap()[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.expect("every item was processed"))
+        .collect()
+}
+
+/// The number of threads that keeps every core busy hashing.
+pub fn default_hash_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}

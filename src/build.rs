@@ -1,15 +1,16 @@
 //! Helpers for build scripts: fail `cargo build` with a clear message when a pinned model is
 //! missing or corrupt, and hand its verified path to the crate through `env!`.
 //!
+//! In `build.rs`'s `main`:
+//!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     cargo_models::build::require(&["tiny-bert"]);
-//! }
-//! // src/lib.rs: const WEIGHTS: &str = env!("CARGO_MODELS_TINY_BERT");
+//! cargo_models::build::require(&["tiny-bert"]);
 //! ```
+//!
+//! and in the crate: `const WEIGHTS: &str = env!("CARGO_MODELS_TINY_BERT");`.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::PathBuf;
 
 use crate::ops::fetch::{FetchOptions, fetch};
@@ -38,13 +39,25 @@ impl Require {
         self
     }
 
-    /// Checks the models and prints the `cargo:` lines: `rerun-if-changed` for `models.lock`
-    /// and each blob, and `rustc-env=CARGO_MODELS_<NAME>=<path>` for each model (the name
-    /// upper-cased, with `-` and `.` as `_`). Returns the verified paths.
+    /// Checks the models of the project found from `CARGO_MANIFEST_DIR` and prints the
+    /// `cargo:` lines on stdout, where cargo reads them; see [`Require::run_in`].
     pub fn run(&self) -> Result<Vec<PathBuf>, Error> {
-        let project = Project::from_env()?;
-        println!("cargo:rerun-if-changed={}", project.lockfile.path.display());
-        println!("cargo:rerun-if-env-changed=CARGO_MODELS_CACHE");
+        self.run_in(&Project::from_env()?, &mut std::io::stdout().lock())
+    }
+
+    /// Checks the models and writes the `cargo:` lines to `out`: `rerun-if-changed` for
+    /// `models.lock` and each blob, and `rustc-env=CARGO_MODELS_<NAME>=<path>` for each model
+    /// (the name upper-cased, other characters than letters and digits as `_`). Returns the
+    /// verified paths.
+    pub fn run_in(&self, project: &Project, out: &mut dyn Write) -> Result<Vec<PathBuf>, Error> {
+        let io = |e: std::io::Error| Error::Output(e.to_string());
+        writeln!(
+            out,
+            "cargo:rerun-if-changed={}",
+            project.lockfile.path.display()
+        )
+        .map_err(io)?;
+        writeln!(out, "cargo:rerun-if-env-changed=CARGO_MODELS_CACHE").map_err(io)?;
         if self.fetch_missing {
             let models = project.lockfile.select(&self.names)?;
             let report = fetch(
@@ -64,10 +77,12 @@ impl Require {
             let path = project.model_path(name)?;
             let var = env_name(name);
             if let Some(other) = seen.insert(var.clone(), name) {
-                panic!("models `{other}` and `{name}` both map to the variable {var}");
+                return Err(Error::Output(format!(
+                    "models `{other}` and `{name}` both map to the variable {var}"
+                )));
             }
-            println!("cargo:rerun-if-changed={}", path.display());
-            println!("cargo:rustc-env={var}={}", path.display());
+            writeln!(out, "cargo:rerun-if-changed={}", path.display()).map_err(io)?;
+            writeln!(out, "cargo:rustc-env={var}={}", path.display()).map_err(io)?;
             paths.push(path);
         }
         Ok(paths)

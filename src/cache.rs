@@ -265,13 +265,12 @@ impl Cache {
         let dir = dst.parent().expect("blob path has a parent");
         fs::create_dir_all(dir).map_err(CacheError::new(dir, "could not create folder"))?;
         let file: &File = temp.as_file();
-        let mut perms = file
-            .metadata()
-            .map_err(CacheError::new(temp.path(), "could not stat"))?
-            .permissions();
-        perms.set_readonly(true);
-        file.set_permissions(perms)
-            .map_err(CacheError::new(temp.path(), "could not make read-only"))?;
+        file.set_permissions(read_only_for_all(
+            file.metadata()
+                .map_err(CacheError::new(temp.path(), "could not stat"))?
+                .permissions(),
+        ))
+        .map_err(CacheError::new(temp.path(), "could not make read-only"))?;
         file.sync_all()
             .map_err(CacheError::new(temp.path(), "could not fsync"))?;
         temp.persist(&dst)
@@ -291,11 +290,11 @@ impl Cache {
             let Ok(files) = fs::read_dir(shard.path()) else {
                 continue;
             };
-            out.extend(
-                files
-                    .flatten()
-                    .filter_map(|f| f.file_name().to_str().and_then(|n| n.parse::<Sha256Digest>().ok())),
-            );
+            out.extend(files.flatten().filter_map(|f| {
+                f.file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<Sha256Digest>().ok())
+            }));
         }
         out
     }
@@ -314,6 +313,16 @@ impl Cache {
             .iter()
             .any(|d| crate::fs::same_file(&self.blob_path(d), path))
     }
+}
+
+/// Blobs are read-only for everyone: no process of ours ever writes one in place, and a
+/// read-only hard link in a project discourages editing the shared content by accident.
+fn read_only_for_all(mut perms: fs::Permissions) -> fs::Permissions {
+    #[cfg(unix)]
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o444);
+    #[cfg(not(unix))]
+    perms.set_readonly(true);
+    perms
 }
 
 #[cfg(test)]

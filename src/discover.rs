@@ -76,6 +76,9 @@ mod tests {
         std::fs::create_dir_all(&deep).unwrap();
         assert_eq!(find_lockfile(&deep), None);
         std::fs::write(dir.path().join("a").join(FILE_NAME), "version = 1\n").unwrap();
-        assert_eq!(find_lockfile(&deep), Some(dir.path().join("a").join(FILE_NAME)));
+        assert_eq!(
+            find_lockfile(&deep),
+            Some(dir.path().join("a").join(FILE_NAME))
+        );
     }
 }

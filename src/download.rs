@@ -83,7 +83,9 @@ impl SourceError {
     pub fn is_integrity(&self) -> bool {
         matches!(
             self,
-            SourceError::Mismatch { .. } | SourceError::TooLong { .. } | SourceError::Announced { .. }
+            SourceError::Mismatch { .. }
+                | SourceError::TooLong { .. }
+                | SourceError::Announced { .. }
         )
     }
 }
@@ -93,7 +95,11 @@ impl fmt::Display for SourceError {
         match self {
             SourceError::Mismatch { sha256, size } => write!(f, "sha256 {sha256}  {size} bytes"),
             SourceError::TooLong { limit } => {
-                write!(f, "more than {limit} bytes (stopped reading at {})", limit + 1)
+                write!(
+                    f,
+                    "more than {limit} bytes (stopped reading at {})",
+                    limit + 1
+                )
             }
             SourceError::Announced { length } => {
                 write!(f, "server announced {length} bytes (not downloaded)")
@@ -143,12 +149,17 @@ pub trait DownloadObserver {
     /// `bytes` more bytes were received.
     fn progress(&self, bytes: u64);
     /// An attempt failed and will be retried after `delay`.
-    fn retrying(&self, attempt: u32, delay: Duration, reason: &str);
+    /// Retry `attempt` of `retries` follows after `delay`.
+    fn retrying(&self, attempt: u32, retries: u32, delay: Duration, reason: &str);
 }
 
 enum Attempt {
     Done(Sha256Digest, u64),
-    Retry { reason: String, after: Option<Duration>, status: Option<(u16, String)> },
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+        status: Option<(u16, String)>,
+    },
 }
 
 impl Transport {
@@ -211,7 +222,7 @@ impl Transport {
             let delay = after
                 .map(|a| a.min(self.settings.max_retry_after))
                 .unwrap_or(backoff);
-            observer.retrying(attempt, delay, &reason);
+            observer.retrying(attempt, self.settings.retries, delay, &reason);
             std::thread::sleep(delay);
         }
         unreachable!("the last attempt returns")
@@ -264,7 +275,7 @@ impl Transport {
         match stream(response, size, sink, observer)? {
             Ok(done) => Ok(done),
             Err(e) => Ok(Attempt::Retry {
-                reason: format!("the transfer broke: {e}"),
+                reason: format!("the transfer broke: {}", describe_io(&e)),
                 after: None,
                 status: None,
             }),
@@ -341,7 +352,7 @@ fn copy_file(
 fn describe(e: &reqwest::Error) -> String {
     let mut parts = Vec::new();
     if e.is_timeout() {
-        parts.push("timed out".to_string());
+        parts.push("timed out: no data received within the read timeout".to_string());
     } else if e.is_connect() {
         parts.push("could not connect".to_string());
     } else if e.is_redirect() {
@@ -364,6 +375,14 @@ fn describe(e: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
+/// A body read error, described through the reqwest error inside it when there is one.
+fn describe_io(e: &io::Error) -> String {
+    match e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>()) {
+        Some(inner) => describe(inner),
+        None => e.to_string(),
+    }
+}
+
 /// `Retry-After` as seconds or an HTTP date.
 fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
     let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
@@ -371,7 +390,10 @@ fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let when = httpdate(value)?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// Parses the IMF-fixdate form of an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).

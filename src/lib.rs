@@ -40,6 +40,9 @@ pub enum Error {
     Path(#[from] ops::path::PathError),
     #[error(transparent)]
     Fetch(#[from] ops::fetch::FetchError),
+    /// Writing the build script's directives failed.
+    #[error("{0}")]
+    Output(String),
 }
 
 impl Error {
@@ -52,6 +55,7 @@ impl Error {
             Error::Lockfile(_) | Error::Cache(_) => ErrorKind::Transfer,
             Error::Path(e) => e.kind(),
             Error::Fetch(e) => e.kind(),
+            Error::Output(_) => ErrorKind::Input,
         }
     }
 }

@@ -95,7 +95,9 @@ mod tests {
         assert!(waited);
         assert!(matches!(err, Err(LockError::Timeout { .. })));
         drop(held);
-        BlobLock::acquire(&p, Some(Duration::ZERO), || panic!("released lock must be free"))
-            .unwrap();
+        BlobLock::acquire(&p, Some(Duration::ZERO), || {
+            panic!("released lock must be free")
+        })
+        .unwrap();
     }
 }

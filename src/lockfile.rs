@@ -327,10 +327,7 @@ impl Parser<'_> {
                 continue;
             };
             if let Some(first_line) = names.get(&model.name) {
-                let span = table
-                    .get("name")
-                    .map(Spanned::span)
-                    .unwrap_or(item.span());
+                let span = table.get("name").map(Spanned::span).unwrap_or(item.span());
                 let message =
                     format!("duplicate name; the entry at line {first_line} has the same name");
                 self.problem(span, Some(&model.name), message);
@@ -500,11 +497,7 @@ impl Parser<'_> {
         match Url::parse(raw) {
             Ok(u) if matches!(u.scheme(), "https" | "http" | "file") => {
                 if u.scheme() != "file" && u.host_str().is_none_or(str::is_empty) {
-                    self.problem(
-                        v.span(),
-                        entry,
-                        format!("`{key}` `{raw}` has no host"),
-                    );
+                    self.problem(v.span(), entry, format!("`{key}` `{raw}` has no host"));
                     return None;
                 }
                 Some(u)
@@ -656,16 +649,16 @@ mod tests {
                 "1:11: lockfile version 2 is not supported; this build of cargo-models reads version 1 only: upgrade cargo-models"
             ]
         );
-        assert!(parse("")
-            .unwrap_err()[0]
-            .contains("missing `version`"));
+        assert!(parse("").unwrap_err()[0].contains("missing `version`"));
         assert!(parse("version = 0\n").unwrap_err()[0].contains("version 0 is not supported"));
     }
 
     #[test]
     fn rejects_duplicates_and_absolute_paths() {
         let entry = |name: &str, path: &str| {
-            format!("[[model]]\nname = \"{name}\"\nurl = \"https://x/y\"\nsha256 = \"{HASH}\"\npath = \"{path}\"\n")
+            format!(
+                "[[model]]\nname = \"{name}\"\nurl = \"https://x/y\"\nsha256 = \"{HASH}\"\npath = \"{path}\"\n"
+            )
         };
         let text = format!(
             "version = 1\n{}{}{}",
@@ -684,7 +677,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names() {
-        assert_eq!(closest("tiny-bret", &["tiny-bert", "llama"]), Some("tiny-bert"));
+        assert_eq!(
+            closest("tiny-bret", &["tiny-bert", "llama"]),
+            Some("tiny-bert")
+        );
         assert_eq!(closest("zzz", &["tiny-bert", "llama"]), None);
     }
 }

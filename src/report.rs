@@ -51,7 +51,9 @@ pub enum Event<'a> {
     Retrying {
         name: &'a str,
         url: &'a str,
+        /// 1-based number of this retry.
         attempt: u32,
+        retries: u32,
         delay_ms: u64,
         cause: &'a str,
     },
@@ -156,7 +158,10 @@ impl HumanReporter {
         if self.quiet {
             return;
         }
-        self.line(&format!("{} {message}", self.paint("1;32", &format!("{verb:>12}"))));
+        self.line(&format!(
+            "{} {message}",
+            self.paint("1;32", &format!("{verb:>12}"))
+        ));
     }
 
     pub fn warning(&self, message: &str) {
@@ -235,6 +240,7 @@ impl Reporter for HumanReporter {
             Event::Retrying {
                 name,
                 attempt,
+                retries,
                 delay_ms,
                 cause,
                 ..
@@ -248,9 +254,8 @@ impl Reporter for HumanReporter {
                     bar.set_position(0);
                 }
                 self.warning(&format!(
-                    "`{name}`: {cause}; retrying in {:.1}s (attempt {} of the retries)",
+                    "`{name}`: {cause}; retrying in {:.1}s ({attempt}/{retries})",
                     *delay_ms as f64 / 1000.0,
-                    attempt
                 ));
             }
             Event::Warning { name, message } => match name {

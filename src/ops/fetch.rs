@@ -83,7 +83,7 @@ pub enum FetchError {
         attempts: Vec<SourceAttempt>,
     },
     #[error(
-        "`{name}` (sha256 {}) is not in the cache and the network is off (--offline, --frozen or CARGO_NET_OFFLINE); run `cargo models fetch` with network access",
+        "`{name}` (sha256 {}) is not in the cache and the network is off (--offline or CARGO_NET_OFFLINE=true); run `cargo models fetch` with network access",
         sha256.short()
     )]
     Offline { name: String, sha256: Sha256Digest },
@@ -489,11 +489,12 @@ impl DownloadObserver for Observer<'_> {
         });
     }
 
-    fn retrying(&self, attempt: u32, delay: Duration, reason: &str) {
+    fn retrying(&self, attempt: u32, retries: u32, delay: Duration, reason: &str) {
         self.reporter.event(&Event::Retrying {
             name: self.name,
             url: self.url,
             attempt,
+            retries,
             delay_ms: delay.as_millis() as u64,
             cause: reason,
         });

@@ -36,7 +36,13 @@ pub struct GlobalArgs {
 
     /// Cache folder shared by every project [default: ~/.cache/cargo-models on Linux, the
     /// per-user cache folder elsewhere]
-    #[arg(long, global = true, value_name = "DIR", env = "CARGO_MODELS_CACHE")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "CARGO_MODELS_CACHE",
+        hide_env_values = true
+    )]
     pub cache_dir: Option<PathBuf>,
 
     /// Print errors only
@@ -57,7 +63,13 @@ pub struct GlobalArgs {
     pub color: Color,
 
     /// Longest wait, in seconds, for another process's lock on a model [default: no limit]
-    #[arg(long, global = true, value_name = "SECS", env = "CARGO_MODELS_LOCK_TIMEOUT")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        env = "CARGO_MODELS_LOCK_TIMEOUT",
+        hide_env_values = true
+    )]
     pub lock_timeout: Option<f64>,
 }
 
@@ -93,7 +105,14 @@ pub struct FetchArgs {
     pub names: Vec<String>,
 
     /// Downloads at once
-    #[arg(short, long, value_name = "N", env = "CARGO_MODELS_JOBS", default_value_t = 4)]
+    #[arg(
+        short,
+        long,
+        value_name = "N",
+        env = "CARGO_MODELS_JOBS",
+        hide_env_values = true,
+        default_value_t = 4
+    )]
     pub jobs: usize,
 
     /// Never use the network; models that are not cached fail [env: CARGO_NET_OFFLINE=true]
@@ -122,24 +141,54 @@ pub enum VerifyMode {
 #[derive(Debug, Args)]
 pub struct NetworkArgs {
     /// Retries after a transient failure (connection error, timeout, HTTP 5xx, 408, 429)
-    #[arg(long, value_name = "N", env = "CARGO_MODELS_RETRIES", default_value_t = 3)]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "CARGO_MODELS_RETRIES",
+        hide_env_values = true,
+        default_value_t = 3
+    )]
     pub retries: u32,
 
     /// Seconds allowed to connect
-    #[arg(long, value_name = "SECS", env = "CARGO_MODELS_CONNECT_TIMEOUT", default_value_t = 30.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "CARGO_MODELS_CONNECT_TIMEOUT",
+        hide_env_values = true,
+        default_value_t = 30.0
+    )]
     pub connect_timeout: f64,
 
     /// Seconds without receiving any byte before an attempt is abandoned and retried; a slow
     /// but moving transfer never times out
-    #[arg(long, value_name = "SECS", env = "CARGO_MODELS_READ_TIMEOUT", default_value_t = 60.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "CARGO_MODELS_READ_TIMEOUT",
+        hide_env_values = true,
+        default_value_t = 60.0
+    )]
     pub read_timeout: f64,
 
     /// Longest Retry-After, in seconds, that a server can ask for
-    #[arg(long, value_name = "SECS", env = "CARGO_MODELS_MAX_RETRY_AFTER", default_value_t = 60.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "CARGO_MODELS_MAX_RETRY_AFTER",
+        hide_env_values = true,
+        default_value_t = 60.0
+    )]
     pub max_retry_after: f64,
 
     /// Pause before the first retry, in seconds; doubles on each further retry
-    #[arg(long, value_name = "SECS", env = "CARGO_MODELS_BACKOFF", default_value_t = 0.5)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "CARGO_MODELS_BACKOFF",
+        hide_env_values = true,
+        default_value_t = 0.5
+    )]
     pub backoff: f64,
 }
 
@@ -150,7 +199,13 @@ pub struct VerifyArgs {
     pub names: Vec<String>,
 
     /// Files hashed at once [default: the number of CPUs]
-    #[arg(short, long, value_name = "N", env = "CARGO_MODELS_JOBS")]
+    #[arg(
+        short,
+        long,
+        value_name = "N",
+        env = "CARGO_MODELS_JOBS",
+        hide_env_values = true
+    )]
     pub jobs: Option<usize>,
 }
 

@@ -74,7 +74,11 @@ impl Output {
     }
 
     fn reporter(&self) -> &dyn Reporter {
-        if self.json { &JsonReporter } else { &self.human }
+        if self.json {
+            &JsonReporter
+        } else {
+            &self.human
+        }
     }
 
     fn relative<'a>(&self, p: &'a Path) -> &'a Path {
@@ -144,12 +148,15 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
                 models.len(),
                 list.join(", ")
             ));
-            Ok(exit(failures.iter().map(|f| f.kind()).min().expect("non-empty")))
+            Ok(exit(
+                failures.iter().map(|f| f.kind()).min().expect("non-empty"),
+            ))
         }
         Command::Verify(a) => {
             let models = project.lockfile.select(&a.names)?;
             let jobs = a.jobs.unwrap_or_else(ops::default_hash_jobs).max(1);
-            let results = verify::verify(&models, &project.cache, jobs, lock_timeout, out.reporter());
+            let results =
+                verify::verify(&models, &project.cache, jobs, lock_timeout, out.reporter());
             let bad: Vec<_> = results.iter().filter(|(_, v)| !v.is_ok()).collect();
             if bad.is_empty() {
                 return Ok(ExitCode::SUCCESS);

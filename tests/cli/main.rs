@@ -18,7 +18,6 @@ use tempfile::TempDir;
 pub const BIN: &str = env!("CARGO_BIN_EXE_cargo-models");
 
 /// A temp workspace with a project folder and its own cache, and helpers to run the binary.
-#[allow(clippy::new_without_default)]
 pub struct TestContext {
     pub dir: TempDir,
     pub project: PathBuf,
@@ -66,6 +65,7 @@ impl From<Output> for Run {
     }
 }
 
+#[allow(clippy::new_without_default)]
 impl TestContext {
     pub fn new() -> TestContext {
         let dir = tempfile::tempdir().unwrap();

@@ -154,7 +154,10 @@ impl Cache {
     }
 
     fn lock_path(&self, digest: &Sha256Digest) -> PathBuf {
-        let key = Self::key(digest);
+        self.lock_path_for_key(&Self::key(digest))
+    }
+
+    fn lock_path_for_key(&self, key: &str) -> PathBuf {
         self.root
             .join(format!("locks-{LAYOUT}"))
             .join(&key[..2])
@@ -251,6 +254,29 @@ impl Cache {
             .prefix(&prefix)
             .tempfile_in(&dir)
             .map_err(CacheError::new(&dir, "could not create temp file"))
+    }
+
+    /// Removes temp files left by killed runs, for every blob whose lock is free (a busy lock
+    /// means a live process is still writing). Returns how many were removed.
+    pub fn clean_stale_temps(&self) -> usize {
+        let Ok(entries) = fs::read_dir(self.tmp_dir()) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((key, _)) = name.split_once('.') else {
+                continue;
+            };
+            if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            let lock = BlobLock::try_acquire(&self.lock_path_for_key(key));
+            if matches!(lock, Ok(Some(_))) && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// Moves a fully written and verified temp file into place as the blob of `digest`:
@@ -356,6 +382,22 @@ mod tests {
             Rehash::Corrupt { size: 4, .. }
         ));
         assert_eq!(cache.state(&digest), BlobState::Missing);
+    }
+
+    #[test]
+    fn stale_temps_are_cleaned_unless_their_lock_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let (a, _) = crate::hash::hash_reader(&b"a"[..]).unwrap();
+        let (b, _) = crate::hash::hash_reader(&b"b"[..]).unwrap();
+        let lock_a = cache.lock(&a, None, || {}).unwrap();
+        let temp_a = cache.temp_file(&a, &lock_a).unwrap().keep().unwrap().1;
+        let lock_b = cache.lock(&b, None, || {}).unwrap();
+        let temp_b = cache.temp_file(&b, &lock_b).unwrap().keep().unwrap().1;
+        drop(lock_b); // as if its process was killed
+        assert_eq!(cache.clean_stale_temps(), 1);
+        assert!(temp_a.exists());
+        assert!(!temp_b.exists());
     }
 
     #[test]

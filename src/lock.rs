@@ -30,6 +30,19 @@ pub enum LockError {
 }
 
 impl BlobLock {
+    /// Takes the lock at `path` if it is free; `None` if another holder has it.
+    pub fn try_acquire(path: &Path) -> Result<Option<BlobLock>, LockError> {
+        let file = open(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(BlobLock { _file: file })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(source)) => Err(LockError::Open {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
     /// Takes the lock at `path`. If another process holds it, calls `on_wait` once (to say who
     /// waits for what) and then blocks, up to `timeout` when one is given.
     pub fn acquire(
@@ -41,16 +54,7 @@ impl BlobLock {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(open_err)?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(open_err)?;
+        let file = open(path)?;
         match file.try_lock() {
             Ok(()) => return Ok(BlobLock { _file: file }),
             Err(TryLockError::WouldBlock) => {}
@@ -79,6 +83,23 @@ impl BlobLock {
             pause = (pause * 2).min(Duration::from_millis(250));
         }
     }
+}
+
+fn open(path: &Path) -> Result<File, LockError> {
+    let open_err = |source| LockError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(open_err)?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(open_err)
 }
 
 #[cfg(test)]

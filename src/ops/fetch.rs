@@ -218,6 +218,7 @@ pub fn fetch(
         transport: OnceLock::new(),
         warned_hosts: Mutex::new(HashSet::new()),
     };
+    cache.clean_stale_temps();
     let states: Vec<BlobState> = models.iter().map(|m| cache.state(&m.sha256)).collect();
     let cached = states
         .iter()

@@ -183,7 +183,7 @@ impl HumanReporter {
 
     fn bar_style() -> ProgressStyle {
         ProgressStyle::with_template(
-            "{prefix:>12.cyan.bold} {wide_msg} {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} {eta:>4} [{bar:25}]",
+            "{prefix:>12.cyan.bold} [{bar:25}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} {eta:>4} {msg}",
         )
         .expect("valid template")
         .progress_chars("=> ")

@@ -237,7 +237,13 @@ pub fn fetch(
         bytes,
     });
     let work: Vec<(&LockedModel, BlobState)> = models.iter().copied().zip(states).collect();
-    let results = parallel_map(&work, options.jobs, |(model, state)| {
+    // A full verify is hashing-bound: use every core for it, however few downloads run at once.
+    let workers = if options.full_verify {
+        options.jobs.max(crate::ops::default_hash_jobs())
+    } else {
+        options.jobs
+    };
+    let results = parallel_map(&work, workers, |(model, state)| {
         let started = Instant::now();
         let result = ctx.fetch_one(model, *state);
         match &result {

@@ -6,22 +6,22 @@
 //!   blobs-v1/sha256/ab/<64 hex>    verified content, read-only; the name is the SHA-256 of the bytes
 //!   stamps-v1/ab/<32 hex>.json     size, mtime and inode of the blob when it was last verified
 //!   locks-v1/ab/<32 hex>.lock      one exclusive lock per blob (see `lock.rs`)
-//!   tmp-v1/<32 hex>.<random>       downloads in progress, on the same filesystem as the blobs
+//!   sources-v1/ab/<32 hex>.json    which URLs have served the blob, and when
+//!   tmp-v1/<32 hex>.partial        the download in progress (or left by a killed run), resumable
+//!   tmp-v1/<32 hex>.partial.json   the URL and validator (ETag / Last-Modified) it came from
 //! ```
 //!
 //! Only blobs carry a full 64-hex digest in their file name, so that any file whose name is a
 //! SHA-256 has exactly that content: stamps, locks and temp files are keyed by the first 32 hex
 //! digits (128 bits) instead.
 
-use std::fs::{self, File};
-use std::io;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tempfile::NamedTempFile;
-
 use crate::fs::{sync_dir, write_atomic};
-use crate::hash::{Sha256Digest, hash_file};
+use crate::hash::{Hasher, Sha256Digest, hash_file};
 use crate::lock::{BlobLock, LockError};
 
 /// Version of the on-disk layout. Bump it (and the folder suffixes) when the meaning of a file
@@ -74,6 +74,50 @@ pub enum Rehash {
     /// The content did not match its name; the blob (and its stamp) were removed.
     Corrupt { actual: Sha256Digest, size: u64 },
 }
+
+/// The resumable download of one blob: `tmp-v1/<key>.partial`, protected by the blob's lock.
+#[derive(Debug)]
+pub struct Partial {
+    pub file: File,
+    path: PathBuf,
+    meta: PathBuf,
+}
+
+/// What a partial download left by an earlier run can be resumed from.
+pub struct Resume {
+    /// The source it came from.
+    pub url: String,
+    /// `If-Range` value for the request that continues it.
+    pub validator: String,
+    /// The hash state over the bytes already in the file.
+    pub hasher: Hasher,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PartialMeta {
+    sha256: String,
+    url: String,
+    validator: String,
+}
+
+/// One URL that served a blob.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    pub url: String,
+    /// Unix seconds of the first and latest time it served the verified bytes.
+    pub first: u64,
+    pub last: u64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct Provenance {
+    sha256: String,
+    sources: Vec<Served>,
+}
+
+/// Partial downloads older than this are removed when their lock is free; younger ones are
+/// kept for a later run to resume.
+const PARTIAL_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 #[derive(serde::Serialize, serde::Deserialize, PartialEq, Eq, Debug)]
 struct Stamp {
@@ -233,29 +277,6 @@ impl Cache {
         write_atomic(&path, &json).map_err(CacheError::new(&path, "could not write stamp"))
     }
 
-    /// A new temp file for downloading `digest`, on the cache's filesystem. Stale temp files of
-    /// the same blob (left by a killed run) are removed first: holding the lock proves nobody
-    /// else is writing them.
-    pub fn temp_file(
-        &self,
-        digest: &Sha256Digest,
-        _lock: &BlobLock,
-    ) -> Result<NamedTempFile, CacheError> {
-        let dir = self.tmp_dir();
-        let prefix = format!("{}.", Self::key(digest));
-        if let Ok(entries) = fs::read_dir(&dir) {
-            for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(&prefix) {
-                    let _ = fs::remove_file(entry.path());
-                }
-            }
-        }
-        tempfile::Builder::new()
-            .prefix(&prefix)
-            .tempfile_in(&dir)
-            .map_err(CacheError::new(&dir, "could not create temp file"))
-    }
-
     /// Removes temp files left by killed runs, for every blob whose lock is free (a busy lock
     /// means a live process is still writing). Returns how many were removed.
     pub fn clean_stale_temps(&self) -> usize {
@@ -265,9 +286,20 @@ impl Cache {
         let mut removed = 0;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Some((key, _)) = name.split_once('.') else {
+            let Some((key, rest)) = name.split_once('.') else {
                 continue;
             };
+            let young = || {
+                entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_none_or(|age| age < PARTIAL_MAX_AGE)
+            };
+            if rest.starts_with("partial") && young() {
+                continue;
+            }
             if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
                 continue;
             }
@@ -279,31 +311,161 @@ impl Cache {
         removed
     }
 
-    /// Moves a fully written and verified temp file into place as the blob of `digest`:
-    /// read-only, fsynced, renamed atomically, then stamped.
-    pub fn commit(
+    fn partial_paths(&self, digest: &Sha256Digest) -> (PathBuf, PathBuf) {
+        let key = Self::key(digest);
+        let dir = self.tmp_dir();
+        (
+            dir.join(format!("{key}.partial")),
+            dir.join(format!("{key}.partial.json")),
+        )
+    }
+
+    /// Opens the partial download of `digest`, and what it can be resumed from: an earlier
+    /// run's bytes are rehashed (never trusted) and kept only when their source and validator
+    /// are known. Call with the blob's lock held.
+    pub fn open_partial(
         &self,
-        temp: NamedTempFile,
+        digest: &Sha256Digest,
+        _lock: &BlobLock,
+    ) -> Result<(Partial, Option<Resume>), CacheError> {
+        let (path, meta) = self.partial_paths(digest);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(CacheError::new(&path, "could not open"))?;
+        let resume = fs::read(&meta)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<PartialMeta>(&b).ok())
+            .filter(|m| m.sha256 == digest.to_hex())
+            .and_then(|m| {
+                let mut hasher = Hasher::new();
+                let mut buf = vec![0u8; crate::hash::IO_BUF];
+                loop {
+                    match file.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => hasher.update(&buf[..n]),
+                        Err(_) => return None,
+                    }
+                }
+                (!hasher.is_empty()).then_some(Resume {
+                    url: m.url,
+                    validator: m.validator,
+                    hasher,
+                })
+            });
+        if resume.is_none() {
+            let _ = fs::remove_file(&meta);
+        }
+        Ok((Partial { file, path, meta }, resume))
+    }
+
+    /// Records where the partial download's bytes come from, so that a later run can resume it.
+    pub fn save_partial_source(
+        &self,
+        digest: &Sha256Digest,
+        url: &str,
+        validator: &str,
+    ) -> Result<(), CacheError> {
+        let (_, meta_path) = self.partial_paths(digest);
+        let meta = PartialMeta {
+            sha256: digest.to_hex(),
+            url: url.to_string(),
+            validator: validator.to_string(),
+        };
+        let json = serde_json::to_vec(&meta).expect("meta serializes");
+        write_atomic(&meta_path, &json).map_err(CacheError::new(&meta_path, "could not write"))
+    }
+
+    /// Forgets the partial's source (its bytes are about to be replaced).
+    pub fn forget_partial_source(&self, digest: &Sha256Digest) {
+        let _ = fs::remove_file(self.partial_paths(digest).1);
+    }
+
+    /// Removes a partial download whose bytes turned out wrong.
+    pub fn discard_partial(&self, partial: Partial) {
+        let _ = fs::remove_file(&partial.meta);
+        let _ = fs::remove_file(&partial.path);
+    }
+
+    /// Moves a fully downloaded and verified partial into place as the blob of `digest`:
+    /// read-only, fsynced, renamed atomically, then stamped.
+    pub fn commit_partial(
+        &self,
+        partial: Partial,
         digest: &Sha256Digest,
         _lock: &BlobLock,
     ) -> Result<PathBuf, CacheError> {
         let dst = self.blob_path(digest);
         let dir = dst.parent().expect("blob path has a parent");
         fs::create_dir_all(dir).map_err(CacheError::new(dir, "could not create folder"))?;
-        let file: &File = temp.as_file();
-        file.set_permissions(read_only_for_all(
-            file.metadata()
-                .map_err(CacheError::new(temp.path(), "could not stat"))?
-                .permissions(),
-        ))
-        .map_err(CacheError::new(temp.path(), "could not make read-only"))?;
-        file.sync_all()
-            .map_err(CacheError::new(temp.path(), "could not fsync"))?;
-        temp.persist(&dst)
-            .map_err(|e| CacheError::new(&dst, "could not rename into place")(e.error))?;
+        let meta = partial
+            .file
+            .metadata()
+            .map_err(CacheError::new(&partial.path, "could not stat"))?;
+        partial
+            .file
+            .set_permissions(read_only_for_all(meta.permissions()))
+            .map_err(CacheError::new(&partial.path, "could not make read-only"))?;
+        partial
+            .file
+            .sync_all()
+            .map_err(CacheError::new(&partial.path, "could not fsync"))?;
+        fs::rename(&partial.path, &dst)
+            .map_err(CacheError::new(&dst, "could not rename into place"))?;
+        let _ = fs::remove_file(&partial.meta);
         sync_dir(dir);
         self.write_stamp(digest)?;
         Ok(dst)
+    }
+
+    fn sources_path(&self, digest: &Sha256Digest) -> PathBuf {
+        let key = Self::key(digest);
+        self.root
+            .join(format!("sources-{LAYOUT}"))
+            .join(&key[..2])
+            .join(format!("{key}.json"))
+    }
+
+    /// The URLs that have served the verified content of `digest`.
+    pub fn served_by(&self, digest: &Sha256Digest) -> Vec<Served> {
+        fs::read(self.sources_path(digest))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Provenance>(&b).ok())
+            .filter(|p| p.sha256 == digest.to_hex())
+            .map(|p| p.sources)
+            .unwrap_or_default()
+    }
+
+    /// Records that `url` just served the verified content of `digest`. Call with the blob's
+    /// lock held.
+    pub fn record_source(
+        &self,
+        digest: &Sha256Digest,
+        url: &str,
+        _lock: &BlobLock,
+    ) -> Result<(), CacheError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut sources = self.served_by(digest);
+        match sources.iter_mut().find(|s| s.url == url) {
+            Some(s) => s.last = now,
+            None => sources.push(Served {
+                url: url.to_string(),
+                first: now,
+                last: now,
+            }),
+        }
+        let provenance = Provenance {
+            sha256: digest.to_hex(),
+            sources,
+        };
+        let path = self.sources_path(digest);
+        let json = serde_json::to_vec_pretty(&provenance).expect("provenance serializes");
+        write_atomic(&path, &json).map_err(CacheError::new(&path, "could not write"))
     }
 
     /// Every blob in the cache, by digest.
@@ -363,9 +525,10 @@ mod tests {
         let (digest, _) = crate::hash::hash_reader(&b"weights"[..]).unwrap();
         assert_eq!(cache.state(&digest), BlobState::Missing);
         let lock = cache.lock(&digest, None, || {}).unwrap();
-        let mut tmp = cache.temp_file(&digest, &lock).unwrap();
-        tmp.write_all(b"weights").unwrap();
-        let path = cache.commit(tmp, &digest, &lock).unwrap();
+        let (mut partial, resume) = cache.open_partial(&digest, &lock).unwrap();
+        assert!(resume.is_none());
+        partial.file.write_all(b"weights").unwrap();
+        let path = cache.commit_partial(partial, &digest, &lock).unwrap();
         assert!(path.ends_with(format!("{}/{digest}", &digest.to_hex()[..2])));
         assert_eq!(cache.state(&digest), BlobState::Fresh);
         assert!(fs::metadata(&path).unwrap().permissions().readonly());
@@ -385,19 +548,49 @@ mod tests {
     }
 
     #[test]
-    fn stale_temps_are_cleaned_unless_their_lock_is_held() {
+    fn partials_resume_only_with_a_known_source_and_stale_temps_are_cleaned() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path()).unwrap();
         let (a, _) = crate::hash::hash_reader(&b"a"[..]).unwrap();
-        let (b, _) = crate::hash::hash_reader(&b"b"[..]).unwrap();
-        let lock_a = cache.lock(&a, None, || {}).unwrap();
-        let temp_a = cache.temp_file(&a, &lock_a).unwrap().keep().unwrap().1;
-        let lock_b = cache.lock(&b, None, || {}).unwrap();
-        let temp_b = cache.temp_file(&b, &lock_b).unwrap().keep().unwrap().1;
-        drop(lock_b); // as if its process was killed
+        let lock = cache.lock(&a, None, || {}).unwrap();
+        let (mut partial, _) = cache.open_partial(&a, &lock).unwrap();
+        partial.file.write_all(b"first half").unwrap();
+        drop(partial); // as if killed before the response named a validator
+        assert!(cache.open_partial(&a, &lock).unwrap().1.is_none());
+        let (mut partial, _) = cache.open_partial(&a, &lock).unwrap();
+        partial.file.write_all(b"first half").unwrap();
+        cache
+            .save_partial_source(&a, "http://x/a", "\"v1\"")
+            .unwrap();
+        drop(partial);
+        let (_, resume) = cache.open_partial(&a, &lock).unwrap();
+        let resume = resume.unwrap();
+        assert_eq!(
+            (resume.url.as_str(), resume.hasher.len()),
+            ("http://x/a", 10)
+        );
+
+        // A young partial survives cleaning; a random temp file of a free lock does not.
+        drop(lock);
+        let stray = cache.tmp_dir().join(format!("{}.xyz", Cache::key(&a)));
+        fs::write(&stray, b"junk").unwrap();
         assert_eq!(cache.clean_stale_temps(), 1);
-        assert!(temp_a.exists());
-        assert!(!temp_b.exists());
+        assert!(!stray.exists());
+        assert!(cache.partial_paths(&a).0.exists());
+    }
+
+    #[test]
+    fn provenance_records_urls() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let (a, _) = crate::hash::hash_reader(&b"a"[..]).unwrap();
+        let lock = cache.lock(&a, None, || {}).unwrap();
+        assert!(cache.served_by(&a).is_empty());
+        cache.record_source(&a, "https://x/a", &lock).unwrap();
+        cache.record_source(&a, "https://x/a", &lock).unwrap();
+        cache.record_source(&a, "https://m/a", &lock).unwrap();
+        let urls: Vec<String> = cache.served_by(&a).into_iter().map(|s| s.url).collect();
+        assert_eq!(urls, ["https://x/a", "https://m/a"]);
     }
 
     #[test]

@@ -7,10 +7,11 @@ use std::io::{self, Read, Seek, Write};
 use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
-use reqwest::blocking::Client;
+use reqwest::blocking::{Client, Response};
 use reqwest::header;
 use url::Url;
 
+use crate::auth::{Auth, Credentials};
 use crate::hash::{Hasher, IO_BUF, Sha256Digest};
 
 /// Network limits and retry policy, resolved from flags and environment by the CLI.
@@ -29,6 +30,8 @@ pub struct TransportSettings {
     pub max_retry_after: Duration,
     /// Most redirects followed for one request.
     pub max_redirects: usize,
+    /// Credentials, attached per host on every hop.
+    pub credentials: Credentials,
 }
 
 impl Default for TransportSettings {
@@ -40,6 +43,7 @@ impl Default for TransportSettings {
             backoff: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(60),
             max_redirects: 10,
+            credentials: Credentials::default(),
         }
     }
 }
@@ -144,13 +148,77 @@ impl From<SourceError> for DownloadError {
 
 /// Callbacks from a download in progress.
 pub trait DownloadObserver {
-    /// The response was accepted; `size` is the expected length when known.
-    fn started(&self, size: Option<u64>);
+    /// A response was accepted; `size` is the expected total length when known, `offset` the
+    /// byte it continues from (0 unless resumed).
+    fn started(&self, size: Option<u64>, offset: u64);
     /// `bytes` more bytes were received.
     fn progress(&self, bytes: u64);
-    /// An attempt failed and will be retried after `delay`.
+    /// The server identified the content by this validator (a strong ETag or Last-Modified):
+    /// a resumed request sends it as `If-Range`.
+    fn validator(&self, validator: &str);
     /// Retry `attempt` of `retries` follows after `delay`.
     fn retrying(&self, attempt: u32, retries: u32, delay: Duration, reason: &str);
+}
+
+/// Where a download's bytes go, and how far it has got: the hasher carries over from one
+/// attempt to the next, so a broken transfer resumes with `Range` instead of starting again.
+pub struct Download<'f> {
+    file: Option<&'f mut File>,
+    hasher: Hasher,
+    validator: Option<String>,
+}
+
+impl<'f> Download<'f> {
+    /// Into `file`, from its start (it is truncated).
+    pub fn to_file(file: &'f mut File) -> io::Result<Download<'f>> {
+        file.set_len(0)?;
+        file.rewind()?;
+        Ok(Download {
+            file: Some(file),
+            hasher: Hasher::new(),
+            validator: None,
+        })
+    }
+
+    /// Continues a partial download: `file` holds exactly the bytes `hasher` has seen, which
+    /// came from a response identified by `validator`.
+    pub fn resume(
+        file: &'f mut File,
+        hasher: Hasher,
+        validator: String,
+    ) -> io::Result<Download<'f>> {
+        file.seek(io::SeekFrom::Start(hasher.len()))?;
+        file.set_len(hasher.len())?;
+        Ok(Download {
+            file: Some(file),
+            hasher,
+            validator: Some(validator),
+        })
+    }
+
+    /// Hashes without keeping the bytes (to prove that a source serves a file).
+    pub fn discard() -> Download<'static> {
+        Download {
+            file: None,
+            hasher: Hasher::new(),
+            validator: None,
+        }
+    }
+
+    /// Bytes received so far.
+    pub fn offset(&self) -> u64 {
+        self.hasher.len()
+    }
+
+    fn reset(&mut self) -> Result<(), DownloadError> {
+        self.hasher = Hasher::new();
+        self.validator = None;
+        if let Some(f) = self.file.as_mut() {
+            f.set_len(0).map_err(DownloadError::Sink)?;
+            f.rewind().map_err(DownloadError::Sink)?;
+        }
+        Ok(())
+    }
 }
 
 enum Attempt {
@@ -162,6 +230,16 @@ enum Attempt {
     },
 }
 
+impl Attempt {
+    fn retry(reason: impl Into<String>) -> Attempt {
+        Attempt::Retry {
+            reason: reason.into(),
+            after: None,
+            status: None,
+        }
+    }
+}
+
 impl Transport {
     pub fn new(settings: TransportSettings) -> Result<Transport, TransportInitError> {
         let client = Client::builder()
@@ -170,7 +248,8 @@ impl Transport {
             // In reqwest's blocking client this bounds the wait for headers and for each read
             // of the body: an idle timeout, not a limit on the whole transfer.
             .timeout(settings.read_timeout)
-            .redirect(reqwest::redirect::Policy::limited(settings.max_redirects))
+            // Redirects are followed by `send`, which picks credentials for every hop itself.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Transport { client, settings })
     }
@@ -179,24 +258,24 @@ impl Transport {
         &self.settings
     }
 
-    /// Streams `url` into `sink` (truncated first), hashing every byte once as it passes.
-    /// With `size` pinned, a different announced length fails before the body is read and the
-    /// body is cut off at `size + 1` bytes. Transient failures are retried with backoff.
+    /// Streams `url` into `download`, hashing every byte once as it passes. With `size`
+    /// pinned, a different announced length fails before the body is read and the body is cut
+    /// off at `size + 1` bytes. Transient failures are retried with backoff; a transfer that
+    /// broke resumes from where it stopped when the server honours `Range` (and `If-Range`),
+    /// and starts again from zero when it does not.
     pub fn download(
         &self,
         url: &Url,
         size: Option<u64>,
-        sink: &mut File,
+        download: &mut Download<'_>,
         observer: &dyn DownloadObserver,
     ) -> Result<(Sha256Digest, u64), DownloadError> {
         if url.scheme() == "file" {
-            return copy_file(url, size, sink, observer);
+            return copy_file(url, size, download, observer);
         }
         let attempts = self.settings.retries + 1;
         for attempt in 1..=attempts {
-            sink.set_len(0).map_err(DownloadError::Sink)?;
-            sink.rewind().map_err(DownloadError::Sink)?;
-            let (reason, after, status) = match self.attempt(url, size, sink, observer)? {
+            let (reason, after, status) = match self.attempt(url, size, download, observer)? {
                 Attempt::Done(digest, len) => return Ok((digest, len)),
                 Attempt::Retry {
                     reason,
@@ -228,24 +307,62 @@ impl Transport {
         unreachable!("the last attempt returns")
     }
 
+    /// Sends a GET for `url` (with `Range` from `offset` when it is not 0), following
+    /// redirects itself so that each hop gets only its own host's credentials.
+    fn send(&self, url: &Url, offset: u64, validator: Option<&str>) -> Result<Response, Attempt> {
+        let mut current = url.clone();
+        for _ in 0..=self.settings.max_redirects {
+            let mut request = self.client.get(current.clone());
+            for auth in self.settings.credentials.for_url(&current) {
+                request = match auth {
+                    Auth::Basic { login, password } => request.basic_auth(login, Some(password)),
+                    Auth::Bearer(token) => request.bearer_auth(token),
+                    Auth::Header { name, value } => request.header(name, value),
+                };
+            }
+            if offset > 0 {
+                request = request.header(header::RANGE, format!("bytes={offset}-"));
+                if let Some(v) = validator {
+                    request = request.header(header::IF_RANGE, v);
+                }
+            }
+            let response = request.send().map_err(|e| Attempt::retry(describe(&e)))?;
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|l| l.to_str().ok());
+            match location {
+                Some(location) if response.status().is_redirection() => {
+                    current = current.join(location).map_err(|e| {
+                        Attempt::retry(format!("redirect to an invalid location: {e}"))
+                    })?;
+                }
+                _ => return Ok(response),
+            }
+        }
+        Err(Attempt::retry(format!(
+            "more than {} redirects",
+            self.settings.max_redirects
+        )))
+    }
+
     fn attempt(
         &self,
         url: &Url,
         size: Option<u64>,
-        sink: &mut File,
+        download: &mut Download<'_>,
         observer: &dyn DownloadObserver,
     ) -> Result<Attempt, DownloadError> {
-        let response = match self.client.get(url.clone()).send() {
+        let offset = download.offset();
+        let response = match self.send(url, offset, download.validator.as_deref()) {
             Ok(r) => r,
-            Err(e) => {
-                return Ok(Attempt::Retry {
-                    reason: describe(&e),
-                    after: None,
-                    status: None,
-                });
-            }
+            Err(retry) => return Ok(retry),
         };
         let status = response.status();
+        if offset > 0 && status == StatusCode::RANGE_NOT_SATISFIABLE {
+            download.reset()?;
+            return Ok(Attempt::retry("the server refused to resume (HTTP 416)"));
+        }
         if !status.is_success() {
             let reason = status.canonical_reason().unwrap_or("").to_string();
             let transient = status.is_server_error()
@@ -265,41 +382,69 @@ impl Transport {
                 status: Some((status.as_u16(), reason)),
             });
         }
-        let announced = response.content_length();
+        let resumed = offset > 0 && status == StatusCode::PARTIAL_CONTENT;
+        if resumed {
+            let range = content_range(response.headers());
+            let fits = range.is_some_and(|(start, total)| {
+                start == offset && size.is_none_or(|s| total.is_none_or(|t| t == s))
+            });
+            if !fits {
+                download.reset()?;
+                return Ok(Attempt::retry(
+                    "the server answered with another range than asked for",
+                ));
+            }
+        } else if offset > 0 {
+            // A 200: the server ignored `Range`, or `If-Range` found the content changed.
+            download.reset()?;
+        }
+        if !resumed {
+            download.validator = validator(response.headers());
+            if let Some(v) = &download.validator {
+                observer.validator(v);
+            }
+        }
+        let announced = response.content_length().map(|n| n + download.offset());
         if let (Some(length), Some(size)) = (announced, size)
             && length != size
         {
             return Err(SourceError::Announced { length }.into());
         }
-        observer.started(size.or(announced));
-        match stream(response, size, sink, observer)? {
-            Ok(done) => Ok(done),
-            Err(e) => Ok(Attempt::Retry {
-                reason: format!("the transfer broke: {}", describe_io(&e)),
-                after: None,
-                status: None,
-            }),
+        observer.started(size.or(announced), download.offset());
+        match stream(response, size, download, observer)? {
+            Ok(()) => {
+                let (digest, len) = std::mem::take(&mut download.hasher).finish();
+                Ok(Attempt::Done(digest, len))
+            }
+            Err(e) => Ok(Attempt::retry(format!(
+                "the transfer broke: {}",
+                describe_io(&e)
+            ))),
         }
     }
 }
 
-/// Copies the body into `sink`, hashing as it goes. The outer error is a failed source or a
-/// failed sink; the inner one is a broken transfer worth retrying.
+/// Copies the body into the download, hashing as it goes. The outer error is a failed source
+/// or a failed sink; the inner one is a broken transfer worth retrying. Everything hashed is
+/// written (and flushed) before returning, so the file always matches the hasher.
 fn stream(
     mut body: impl Read,
     limit: Option<u64>,
-    sink: &mut File,
+    download: &mut Download<'_>,
     observer: &dyn DownloadObserver,
-) -> Result<Result<Attempt, io::Error>, DownloadError> {
-    let mut hasher = Hasher::new();
+) -> Result<Result<(), io::Error>, DownloadError> {
     let mut buf = vec![0u8; IO_BUF];
-    let mut out = io::BufWriter::with_capacity(IO_BUF, sink);
-    loop {
+    let hasher = &mut download.hasher;
+    let mut out = download
+        .file
+        .as_mut()
+        .map(|f| io::BufWriter::with_capacity(IO_BUF, &mut **f));
+    let result = loop {
         let n = match body.read(&mut buf) {
-            Ok(0) => break,
+            Ok(0) => break Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => break Err(e),
         };
         let mut chunk = &buf[..n];
         if let Some(limit) = limit {
@@ -312,18 +457,21 @@ fn stream(
             }
         }
         hasher.update(chunk);
-        out.write_all(chunk).map_err(DownloadError::Sink)?;
+        if let Some(out) = out.as_mut() {
+            out.write_all(chunk).map_err(DownloadError::Sink)?;
+        }
         observer.progress(chunk.len() as u64);
+    };
+    if let Some(mut out) = out {
+        out.flush().map_err(DownloadError::Sink)?;
     }
-    out.flush().map_err(DownloadError::Sink)?;
-    let (digest, len) = hasher.finish();
-    Ok(Ok(Attempt::Done(digest, len)))
+    Ok(result)
 }
 
 fn copy_file(
     url: &Url,
     size: Option<u64>,
-    sink: &mut File,
+    download: &mut Download<'_>,
     observer: &dyn DownloadObserver,
 ) -> Result<(Sha256Digest, u64), DownloadError> {
     let file_error = |e: io::Error| SourceError::File {
@@ -332,6 +480,7 @@ fn copy_file(
     let path = url.to_file_path().map_err(|()| SourceError::File {
         message: "not a local file path".to_string(),
     })?;
+    download.reset()?;
     let file = File::open(&path).map_err(file_error)?;
     let length = file.metadata().map_err(file_error)?.len();
     if let Some(size) = size
@@ -339,12 +488,32 @@ fn copy_file(
     {
         return Err(SourceError::Announced { length }.into());
     }
-    observer.started(Some(length));
-    match stream(file, size, sink, observer)? {
-        Ok(Attempt::Done(digest, len)) => Ok((digest, len)),
-        Ok(Attempt::Retry { reason, .. }) => Err(SourceError::File { message: reason }.into()),
+    observer.started(Some(length), 0);
+    match stream(file, size, download, observer)? {
+        Ok(()) => Ok(std::mem::take(&mut download.hasher).finish()),
         Err(e) => Err(file_error(e).into()),
     }
+}
+
+/// `Content-Range: bytes START-END/TOTAL` as (START, TOTAL), TOTAL `None` for `*`.
+fn content_range(headers: &header::HeaderMap) -> Option<(u64, Option<u64>)> {
+    let value = headers.get(header::CONTENT_RANGE)?.to_str().ok()?;
+    let (range, total) = value.strip_prefix("bytes ")?.split_once('/')?;
+    let (start, _) = range.split_once('-')?;
+    Some((start.trim().parse().ok()?, total.trim().parse().ok()))
+}
+
+/// The validator `If-Range` can use: a strong ETag, else Last-Modified.
+fn validator(headers: &header::HeaderMap) -> Option<String> {
+    let get = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+    };
+    get(header::ETAG)
+        .filter(|e| !e.starts_with("W/"))
+        .or_else(|| get(header::LAST_MODIFIED))
+        .map(str::to_string)
 }
 
 /// A one-line description of a reqwest error, with its causes, without the URL (which the

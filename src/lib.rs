@@ -4,6 +4,7 @@
 //! For tests, [`model_path`] returns the verified cached file of an entry; for build scripts,
 //! [`build::require`] fails `cargo build` with a clear message when a model is missing.
 
+pub mod auth;
 pub mod build;
 pub mod cache;
 pub mod discover;
@@ -39,10 +40,16 @@ pub enum Error {
     #[error(transparent)]
     Path(#[from] ops::path::PathError),
     #[error(transparent)]
-    Fetch(#[from] ops::fetch::FetchError),
+    Fetch(Box<ops::fetch::FetchError>),
     /// Writing the build script's directives failed.
     #[error("{0}")]
     Output(String),
+}
+
+impl From<ops::fetch::FetchError> for Error {
+    fn from(e: ops::fetch::FetchError) -> Self {
+        Error::Fetch(Box::new(e))
+    }
 }
 
 impl Error {

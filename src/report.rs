@@ -40,11 +40,21 @@ pub enum Event<'a> {
     },
     /// Another process holds the blob's lock; this one waits for it.
     Waiting { name: &'a str },
+    /// A response was accepted (again, after a retry); `offset` is where it continues from.
     DownloadStarted {
         name: &'a str,
         url: &'a str,
         size: Option<u64>,
+        offset: u64,
     },
+    /// A partial download left by an earlier run is continued from `offset`.
+    Resuming {
+        name: &'a str,
+        offset: u64,
+        size: Option<u64>,
+    },
+    /// The entry's `url` was downloaded once and served the cached file's bytes.
+    SourceChecked { name: &'a str, url: &'a str },
     /// Bytes received; rendered as progress bars, never serialized.
     #[serde(skip)]
     Progress { name: &'a str, bytes: u64 },
@@ -208,7 +218,12 @@ impl Reporter for HumanReporter {
                 "Blocking",
                 &format!("waiting for another process downloading `{name}`"),
             ),
-            Event::DownloadStarted { name, url, size } => {
+            Event::DownloadStarted {
+                name,
+                url,
+                size,
+                offset,
+            } => {
                 if self.verbose {
                     self.status("Downloading", &format!("{name} from {url}"));
                 }
@@ -216,10 +231,11 @@ impl Reporter for HumanReporter {
                     let mut files = b.files.lock().unwrap();
                     if let Some(bar) = files.get(*name) {
                         bar.set_length(size.unwrap_or(0));
-                        bar.set_position(0);
+                        bar.set_position(*offset);
                         return;
                     }
                     let bar = b.multi.insert_from_back(1, ProgressBar::new(size.unwrap_or(0)));
+                    bar.set_position(*offset);
                     bar.set_style(Self::bar_style());
                     bar.set_prefix("Downloading");
                     bar.set_message(name.to_string());
@@ -257,6 +273,18 @@ impl Reporter for HumanReporter {
                     "`{name}`: {cause}; retrying in {:.1}s ({attempt}/{retries})",
                     *delay_ms as f64 / 1000.0,
                 ));
+            }
+            Event::Resuming { name, offset, size } => self.status(
+                "Resuming",
+                &format!(
+                    "{name} from {}{} left by an earlier run",
+                    human_size(*offset),
+                    size.map(|s| format!(" of {}", human_size(s)))
+                        .unwrap_or_default()
+                ),
+            ),
+            Event::SourceChecked { name, url } => {
+                self.status("Checked", &format!("{url} serves the pinned `{name}`"))
             }
             Event::Warning { name, message } => match name {
                 Some(n) => self.warning(&format!("`{n}`: {message}")),

@@ -12,8 +12,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::cache::{BlobState, Cache, Rehash};
-use crate::download::{DownloadError, DownloadObserver, SourceError, Transport, TransportSettings};
+use crate::auth::redact_url;
+use crate::cache::{BlobState, Cache, Partial, Rehash, Resume};
+use crate::download::{
+    Download, DownloadError, DownloadObserver, SourceError, Transport, TransportSettings,
+};
 use crate::error::ErrorKind;
 use crate::fs::{LinkKind, link_atomic, same_file};
 use crate::hash::Sha256Digest;
@@ -35,6 +38,9 @@ pub struct FetchOptions {
     pub force: bool,
     /// Longest wait for another process's lock on a blob; `None` waits as long as it takes.
     pub lock_timeout: Option<Duration>,
+    /// Before trusting a cached blob for an entry whose `url` has never been seen serving it,
+    /// download it from that `url` once (hashing only) to prove it does.
+    pub check_sources: bool,
     pub transport: TransportSettings,
 }
 
@@ -46,6 +52,7 @@ impl Default for FetchOptions {
             full_verify: false,
             force: false,
             lock_timeout: None,
+            check_sources: false,
             transport: TransportSettings::default(),
         }
     }
@@ -82,6 +89,10 @@ pub enum FetchError {
         expected_size: Option<u64>,
         attempts: Vec<SourceAttempt>,
     },
+    /// The cache has the pinned file, but the entry's `url` was checked and serves other bytes
+    /// (or could not be checked).
+    #[error("{0}")]
+    SourceUnproven(Box<Unproven>),
     #[error(
         "`{name}` (sha256 {}) is not in the cache and the network is off (--offline or CARGO_NET_OFFLINE=true); run `cargo models fetch` with network access",
         sha256.short()
@@ -115,6 +126,13 @@ impl FetchError {
                     ErrorKind::Transfer
                 }
             }
+            FetchError::SourceUnproven(u) => {
+                if u.error.is_integrity() {
+                    ErrorKind::Integrity
+                } else {
+                    ErrorKind::Transfer
+                }
+            }
             FetchError::Offline { .. } | FetchError::PinnedSize { .. } => ErrorKind::Integrity,
             FetchError::LinkConflict { .. } => ErrorKind::Input,
             FetchError::Local { .. } => ErrorKind::Transfer,
@@ -123,6 +141,7 @@ impl FetchError {
 
     pub fn name(&self) -> &str {
         match self {
+            FetchError::SourceUnproven(u) => &u.name,
             FetchError::Sources { name, .. }
             | FetchError::Offline { name, .. }
             | FetchError::PinnedSize { name, .. }
@@ -138,6 +157,10 @@ impl FetchError {
                 "model hash mismatch"
             }
             FetchError::Sources { .. } => "download failed",
+            FetchError::SourceUnproven { .. } if self.kind() == ErrorKind::Integrity => {
+                "`url` serves other bytes"
+            }
+            FetchError::SourceUnproven { .. } => "`url` could not be checked",
             FetchError::Offline { .. } => "not cached (offline)",
             FetchError::PinnedSize { .. } => "size differs from `size`",
             FetchError::LinkConflict { .. } => "`path` is taken",
@@ -178,6 +201,67 @@ fn render_sources(
         s.push_str("\n  the file was not cached; nothing under that hash was changed");
     }
     s
+}
+
+/// An entry's `url` that was downloaded to prove it serves the cached file, and did not.
+#[derive(Debug, Serialize)]
+pub struct Unproven {
+    pub name: String,
+    pub url: String,
+    pub expected: Sha256Digest,
+    pub expected_size: Option<u64>,
+    pub error: SourceError,
+    /// A URL that did serve the cached file, if one is known.
+    pub cached_from: Option<String>,
+}
+
+impl fmt::Display for Unproven {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Unproven {
+            name,
+            url,
+            expected,
+            expected_size,
+            error,
+            cached_from,
+        } = self;
+        f.write_str(&render_unproven(
+            name,
+            url,
+            expected,
+            expected_size,
+            error,
+            cached_from,
+        ))
+    }
+}
+
+fn render_unproven(
+    name: &str,
+    url: &str,
+    expected: &Sha256Digest,
+    expected_size: &Option<u64>,
+    error: &SourceError,
+    cached_from: &Option<String>,
+) -> String {
+    let title = if error.is_integrity() {
+        format!("model hash mismatch for `{name}`: its `url` does not serve the pinned file")
+    } else {
+        format!("could not check that the `url` of `{name}` serves the pinned file")
+    };
+    let from = cached_from
+        .as_ref()
+        .map(|u| format!(" (it came from {u})"))
+        .unwrap_or_default();
+    format!(
+        "{title}\n  url:      {url}\n  expected: sha256 {expected}  {}\n  actual:   {error}\n  the cached file{from} was kept; fix `url` or `sha256` in `models.lock`{}",
+        expected_size.map_or("(size not pinned)".to_string(), |n| format!("{n} bytes")),
+        if error.is_integrity() {
+            ""
+        } else {
+            ", or pass --no-check-sources to skip this check"
+        }
+    )
 }
 
 /// The outcome of `fetch` for each selected entry, in lockfile order.
@@ -324,6 +408,9 @@ impl Context<'_> {
                 actual: size,
             });
         }
+        if how != Ready::Downloaded {
+            self.check_source(model)?;
+        }
         let link = match &model.path {
             Some(p) => {
                 let dst = self.lockfile.dir().join(p);
@@ -389,48 +476,54 @@ impl Context<'_> {
 
     fn download(&self, model: &LockedModel, lock: &BlobLock) -> Result<(), FetchError> {
         let local = self.local(model);
-        let transport = self.transport().map_err(&local)?;
-        let mut temp = self
+        let digest = &model.sha256;
+        let (mut partial, mut earlier) = self
             .cache
-            .temp_file(&model.sha256, lock)
+            .open_partial(digest, lock)
             .map_err(|e| local(e.to_string()))?;
         let mut attempts = Vec::new();
         let sources: Vec<_> = model.sources().collect();
         for (i, url) in sources.iter().enumerate() {
             self.warn_plain_http(model, url);
-            let observer = Observer {
-                reporter: self.reporter,
-                name: &model.name,
-                url: url.as_str(),
-            };
-            let error = match transport.download(url, model.size, temp.as_file_mut(), &observer) {
-                Ok((actual, size))
-                    if actual == model.sha256 && model.size.is_none_or(|s| s == size) =>
-                {
+            let resume = earlier.take().filter(|r| r.url == url.as_str());
+            let resumed = resume.is_some();
+            let mut outcome = self.try_source(model, url, &mut partial, resume)?;
+            if resumed && outcome.as_ref().is_err_and(SourceError::is_integrity) {
+                // The bytes an earlier run left may be what is wrong: start over, once.
+                self.reporter.event(&Event::Warning {
+                    name: Some(&model.name),
+                    message:
+                        "the resumed download did not match; downloading it again from the start"
+                            .into(),
+                });
+                outcome = self.try_source(model, url, &mut partial, None)?;
+            }
+            let error = match outcome {
+                Ok(()) => {
                     self.cache
-                        .commit(temp, &model.sha256, lock)
+                        .commit_partial(partial, digest, lock)
+                        .map_err(|e| local(e.to_string()))?;
+                    self.cache
+                        .record_source(digest, url.as_str(), lock)
                         .map_err(|e| local(e.to_string()))?;
                     return Ok(());
                 }
-                Ok((sha256, size)) => SourceError::Mismatch { sha256, size },
-                Err(DownloadError::Source(e)) => e,
-                Err(DownloadError::Sink(e)) => {
-                    return Err(local(format!(
-                        "could not write the download to `{}`: {e}",
-                        temp.path().display()
-                    )));
-                }
+                Err(error) => error,
             };
             if i + 1 < sources.len() {
                 self.reporter.event(&Event::Warning {
                     name: Some(&model.name),
-                    message: format!("{url} gave {error}; trying the next source"),
+                    message: format!("{} gave {error}; trying the next source", redact_url(url)),
                 });
             }
             attempts.push(SourceAttempt {
-                url: url.to_string(),
+                url: redact_url(url),
                 error,
             });
+        }
+        // Keep a partial that a later run can resume; drop one whose bytes are wrong.
+        if attempts.last().is_some_and(|a| a.error.is_integrity()) {
+            self.cache.discard_partial(partial);
         }
         Err(FetchError::Sources {
             name: model.name.clone(),
@@ -438,6 +531,120 @@ impl Context<'_> {
             expected_size: model.size,
             attempts,
         })
+    }
+
+    /// Downloads from one source into the partial file, resuming an earlier run's bytes when
+    /// given. The outer error is local (disk); the inner one is what the source gave.
+    fn try_source(
+        &self,
+        model: &LockedModel,
+        url: &url::Url,
+        partial: &mut Partial,
+        resume: Option<Resume>,
+    ) -> Result<Result<(), SourceError>, FetchError> {
+        let local = self.local(model);
+        let transport = self.transport().map_err(&local)?;
+        let digest = model.sha256;
+        let started = match resume {
+            Some(r) => {
+                self.reporter.event(&Event::Resuming {
+                    name: &model.name,
+                    offset: r.hasher.len(),
+                    size: model.size,
+                });
+                Download::resume(&mut partial.file, r.hasher, r.validator)
+            }
+            None => {
+                self.cache.forget_partial_source(&digest);
+                Download::to_file(&mut partial.file)
+            }
+        };
+        let mut download =
+            started.map_err(|e| local(format!("could not write the download: {e}")))?;
+        let save = |validator: &str| {
+            let _ = self
+                .cache
+                .save_partial_source(&digest, url.as_str(), validator);
+        };
+        let observer = Observer {
+            reporter: self.reporter,
+            name: &model.name,
+            url: &redact_url(url),
+            on_validator: &save,
+        };
+        Ok(
+            match transport.download(url, model.size, &mut download, &observer) {
+                Ok((actual, size)) if actual == digest && model.size.is_none_or(|s| s == size) => {
+                    Ok(())
+                }
+                Ok((sha256, size)) => Err(SourceError::Mismatch { sha256, size }),
+                Err(DownloadError::Source(e)) => Err(e),
+                Err(DownloadError::Sink(e)) => {
+                    return Err(local(format!("could not write the download: {e}")));
+                }
+            },
+        )
+    }
+
+    /// A cached blob is trusted for an entry only if its `url` has served those bytes: warn
+    /// when it never has, or (with `check_sources`) download from it once to prove it does.
+    fn check_source(&self, model: &LockedModel) -> Result<(), FetchError> {
+        let digest = &model.sha256;
+        let served = self.cache.served_by(digest);
+        if served.iter().any(|s| s.url == model.url.as_str()) {
+            return Ok(());
+        }
+        let cached_from = served.first().map(|s| s.url.clone());
+        let origin = match &cached_from {
+            Some(u) => format!("the cache got it from {u}"),
+            None => "the cache has no record of where it came from".to_string(),
+        };
+        if !self.options.check_sources || self.options.offline {
+            self.reporter.event(&Event::Warning {
+                name: Some(&model.name),
+                message: format!(
+                    "{} has never been seen serving the pinned file ({origin}); pass --check-sources to download it once and prove it does",
+                    redact_url(&model.url)
+                ),
+            });
+            return Ok(());
+        }
+        let local = self.local(model);
+        let transport = self.transport().map_err(&local)?;
+        let mut download = Download::discard();
+        let observer = Observer {
+            reporter: self.reporter,
+            name: &model.name,
+            url: &redact_url(&model.url),
+            on_validator: &|_| {},
+        };
+        let error = match transport.download(&model.url, model.size, &mut download, &observer) {
+            Ok((actual, size)) if actual == *digest && model.size.is_none_or(|s| s == size) => {
+                let lock = self
+                    .cache
+                    .lock(digest, self.options.lock_timeout, || {})
+                    .map_err(|e| local(e.to_string()))?;
+                self.cache
+                    .record_source(digest, model.url.as_str(), &lock)
+                    .map_err(|e| local(e.to_string()))?;
+                self.reporter.event(&Event::SourceChecked {
+                    name: &model.name,
+                    url: &redact_url(&model.url),
+                });
+                return Ok(());
+            }
+            Ok((sha256, size)) => SourceError::Mismatch { sha256, size },
+            Err(DownloadError::Source(e)) => e,
+            Err(DownloadError::Sink(e)) => return Err(local(e.to_string())),
+        };
+        Err(FetchError::SourceUnproven(Box::new(Unproven {
+            name: model.name.clone(),
+            url: redact_url(&model.url),
+            expected: *digest,
+            expected_size: model.size,
+            error,
+            cached_from,
+        })))
     }
 
     fn warn_plain_http(&self, model: &LockedModel, url: &url::Url) {
@@ -478,15 +685,21 @@ struct Observer<'a> {
     reporter: &'a dyn Reporter,
     name: &'a str,
     url: &'a str,
+    on_validator: &'a dyn Fn(&str),
 }
 
 impl DownloadObserver for Observer<'_> {
-    fn started(&self, size: Option<u64>) {
+    fn started(&self, size: Option<u64>, offset: u64) {
         self.reporter.event(&Event::DownloadStarted {
             name: self.name,
             url: self.url,
             size,
+            offset,
         });
+    }
+
+    fn validator(&self, validator: &str) {
+        (self.on_validator)(validator);
     }
 
     fn progress(&self, bytes: u64) {

@@ -7,6 +7,7 @@ mod help;
 mod lockfile;
 mod query;
 mod server;
+mod transport;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -72,6 +72,9 @@ pub enum Fault {
     /// the quotes, e.g. `"\"v1\""`). `If-Range` is compared against it
     /// exactly.
     ETag(String),
+    /// Apply the inner fault, and send this ETag (verbatim) with the response; `If-Range` is
+    /// checked against it.
+    Tagged(String, Box<Fault>),
     /// Serve the body at about this many bytes per second (0 is treated as
     /// 1). Ends early when the client disconnects or the server is dropped.
     Throttle { bytes_per_sec: u64 },
@@ -438,6 +441,10 @@ fn respond(
         let allow = [("Allow".to_string(), "GET, HEAD".to_string())];
         return write_simple(s, 405, &allow, head_only);
     }
+    let (tag, fault) = match fault {
+        Fault::Tagged(tag, inner) => (Some(tag), *inner),
+        other => (None, other),
+    };
     let (body, fault) = match fault {
         Fault::Status(code, extra) => return write_simple(s, code, &extra, head_only),
         Fault::Redirect(url) => {
@@ -449,7 +456,7 @@ fn respond(
 
     let etag = match &fault {
         Fault::ETag(tag) => Some(tag.as_str()),
-        _ => None,
+        _ => tag.as_deref(),
     };
     let honours_range = matches!(
         fault,

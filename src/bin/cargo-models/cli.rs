@@ -128,6 +128,15 @@ pub struct FetchArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Before trusting a cached file for an entry whose `url` has never been seen serving it,
+    /// download it from that `url` once to prove it does [default: on when CI is set]
+    #[arg(long, overrides_with = "no_check_sources")]
+    pub check_sources: bool,
+
+    /// Only warn about an entry whose `url` has never been seen serving its cached file
+    #[arg(long, overrides_with = "check_sources")]
+    pub no_check_sources: bool,
+
     #[command(flatten)]
     pub network: NetworkArgs,
 }
@@ -180,6 +189,16 @@ pub struct NetworkArgs {
         default_value_t = 60.0
     )]
     pub max_retry_after: f64,
+
+    /// Most redirects followed for one request
+    #[arg(
+        long,
+        value_name = "N",
+        env = "CARGO_MODELS_MAX_REDIRECTS",
+        hide_env_values = true,
+        default_value_t = 10
+    )]
+    pub max_redirects: usize,
 
     /// Pause before the first retry, in seconds; doubles on each further retry
     #[arg(

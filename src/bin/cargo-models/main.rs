@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use cargo_models::auth::{Credentials, Netrc};
 use cargo_models::download::TransportSettings;
 use cargo_models::lockfile::LockfileError;
 use cargo_models::ops::fetch::{FetchOptions, fetch};
@@ -53,6 +54,7 @@ fn exit(kind: ErrorKind) -> ExitCode {
 struct Output {
     human: HumanReporter,
     json: bool,
+    ci: bool,
     cwd: PathBuf,
 }
 
@@ -69,6 +71,7 @@ impl Output {
         Output {
             human: HumanReporter::new(tty && !ci && !json, g.quiet, color, g.verbose > 0),
             json,
+            ci,
             cwd: std::env::current_dir().unwrap_or_default(),
         }
     }
@@ -98,6 +101,37 @@ impl Output {
     }
 }
 
+/// Credentials from `NETRC` or `~/.netrc`, `HF_TOKEN` (for `huggingface.co`, `hf.co` and the
+/// host of `HF_ENDPOINT`), and `CARGO_MODELS_AUTH_HEADER_<HOST>` variables.
+fn credentials_from_env(human: &HumanReporter) -> Credentials {
+    let netrc_path = std::env::var_os("NETRC")
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|h| h.join(".netrc")));
+    let netrc = netrc_path.and_then(|p| match Netrc::load(&p) {
+        Ok(n) => n,
+        Err(e) => {
+            human.warning(&format!("ignoring the netrc file: {e}"));
+            None
+        }
+    });
+    let mut hf_hosts = vec!["huggingface.co".to_string(), "hf.co".to_string()];
+    if let Some(host) = std::env::var("HF_ENDPOINT")
+        .ok()
+        .and_then(|e| url::Url::parse(&e).ok())
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    {
+        hf_hosts.push(host);
+    }
+    Credentials {
+        netrc,
+        hf_token: std::env::var("HF_TOKEN").ok().filter(|t| !t.is_empty()),
+        hf_hosts,
+        headers: std::env::vars()
+            .filter_map(|(k, v)| Credentials::header_from_env(&k, &v))
+            .collect(),
+    }
+}
+
 fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
     let g = &cli.global;
     let lockfile = match &g.lockfile {
@@ -118,13 +152,19 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
                 full_verify: a.verify == VerifyMode::Full,
                 force: a.force,
                 lock_timeout,
+                check_sources: if a.check_sources || a.no_check_sources {
+                    a.check_sources
+                } else {
+                    out.ci
+                },
                 transport: TransportSettings {
                     connect_timeout: Duration::from_secs_f64(n.connect_timeout),
                     read_timeout: Duration::from_secs_f64(n.read_timeout),
                     retries: n.retries,
                     backoff: Duration::from_secs_f64(n.backoff),
                     max_retry_after: Duration::from_secs_f64(n.max_retry_after),
-                    ..TransportSettings::default()
+                    max_redirects: n.max_redirects,
+                    credentials: credentials_from_env(&out.human),
                 },
             };
             let report = fetch(

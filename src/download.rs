@@ -119,7 +119,8 @@ impl fmt::Display for SourceError {
                     401 | 403 => write!(
                         f,
                         "; the server wants credentials: check access to this URL \
-                         (~/.netrc, or HF_TOKEN for huggingface.co)"
+                         (~/.netrc, HF_TOKEN for huggingface.co, or CARGO_MODELS_AUTH_HEADER_<HOST>; \
+                         credentials are sent over https only)"
                     ),
                     _ if *attempts > 1 => write!(f, " ({attempts} attempts)"),
                     _ => Ok(()),

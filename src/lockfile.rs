@@ -73,6 +73,9 @@ impl Lockfile {
     pub fn parse(text: &str, path: &Path) -> Result<Lockfile, LockfileError> {
         let mut parser = Parser {
             text,
+            line_starts: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
             problems: Vec::new(),
         };
         let models = parser.document();
@@ -223,16 +226,28 @@ impl fmt::Display for Problem {
 
 struct Parser<'t> {
     text: &'t str,
+    /// Byte offset where each line starts, for positions in O(log n).
+    line_starts: Vec<usize>,
     problems: Vec<Problem>,
 }
 
 impl Parser<'_> {
+    /// 1-based line and column (in characters) of a byte offset.
     fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (line, before[line_start..].chars().count() + 1)
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line_start = self.line_starts[line - 1];
+        (line, self.text[line_start..offset].chars().count() + 1)
+    }
+
+    fn line_text(&self, line: usize) -> &str {
+        let start = self.line_starts[line - 1];
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        &self.text[start..end]
     }
 
     fn problem(&mut self, span: Range<usize>, entry: Option<&str>, message: impl Into<String>) {
@@ -423,10 +438,9 @@ impl Parser<'_> {
     /// The line of the `[[model]]` header that opens the table starting at `offset`.
     fn header_line(&self, offset: usize) -> usize {
         let (line, _) = self.position(offset);
-        let lines: Vec<&str> = self.text.lines().collect();
-        (1..=line.min(lines.len()))
+        (1..=line)
             .rev()
-            .find(|l| lines[l - 1].trim_start().starts_with("[[model]]"))
+            .find(|&l| self.line_text(l).trim_start().starts_with("[[model]]"))
             .unwrap_or(line)
     }
 

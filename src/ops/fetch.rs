@@ -217,51 +217,40 @@ pub struct Unproven {
 
 impl fmt::Display for Unproven {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Unproven {
-            name,
-            url,
-            expected,
-            expected_size,
-            error,
-            cached_from,
-        } = self;
-        f.write_str(&render_unproven(
-            name,
-            url,
-            expected,
-            expected_size,
-            error,
-            cached_from,
-        ))
-    }
-}
-
-fn render_unproven(
-    name: &str,
-    url: &str,
-    expected: &Sha256Digest,
-    expected_size: &Option<u64>,
-    error: &SourceError,
-    cached_from: &Option<String>,
-) -> String {
-    let title = if error.is_integrity() {
-        format!("model hash mismatch for `{name}`: its `url` does not serve the pinned file")
-    } else {
-        format!("could not check that the `url` of `{name}` serves the pinned file")
-    };
-    let from = cached_from
-        .as_ref()
-        .map(|u| format!(" (it came from {u})"))
-        .unwrap_or_default();
-    format!(
-        "{title}\n  url:      {url}\n  expected: sha256 {expected}  {}\n  actual:   {error}\n  the cached file{from} was kept; fix `url` or `sha256` in `models.lock`{}",
-        expected_size.map_or("(size not pinned)".to_string(), |n| format!("{n} bytes")),
-        if error.is_integrity() {
-            ""
+        let integrity = self.error.is_integrity();
+        if integrity {
+            write!(
+                f,
+                "model hash mismatch for `{}`: its `url` does not serve the pinned file",
+                self.name
+            )?;
         } else {
-            ", or pass --no-check-sources to skip this check"
+            write!(
+                f,
+                "could not check that the `url` of `{}` serves the pinned file",
+                self.name
+            )?;
         }
-    )
+        let from = self
+            .cached_from
+            .as_ref()
+            .map(|u| format!(" (it came from {u})"))
+            .unwrap_or_default();
+        write!(
+            f,
+            "\n  url:      {}\n  expected: sha256 {}  {}\n  actual:   {}\n  the cached file{from} was kept; fix `url` or `sha256` in `models.lock`{}",
+            self.url,
+            self.expected,
+            self.expected_size
+                .map_or("(size not pinned)".to_string(), |n| format!("{n} bytes")),
+            self.error,
+            if integrity {
+                ""
+            } else {
+                ", or pass --no-check-sources to skip this check"
+            }
+        )
+    }
 }
 
 /// The outcome of `fetch` for each selected entry, in lockfile order.

@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::server::{Fault, TestServer};
 use crate::{Entry, Run, TestContext, data};
@@ -76,30 +75,7 @@ fn a_fetch_killed_mid_download_leaves_no_blob_and_the_next_one_succeeds() {
         }],
     );
     ctx.write_lockfile(&[Entry::new("m", &server.url("m"), &body)]);
-    let mut child = ctx
-        .cmd()
-        .arg("fetch")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kill once some bytes have reached the temp file.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let written: u64 = ctx
-            .temp_files()
-            .iter()
-            .filter_map(|p| fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum();
-        if written > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the download never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    ctx.fetch_and_kill_after(1);
     assert_eq!(
         ctx.assert_cache_invariant(),
         0,

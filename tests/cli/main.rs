@@ -11,7 +11,8 @@ mod transport;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -100,6 +101,34 @@ impl TestContext {
             .env_remove("https_proxy")
             .env_remove("ALL_PROXY");
         cmd
+    }
+
+    /// Starts `fetch`, waits until its partial download holds at least `min_bytes`, then kills
+    /// it with SIGKILL.
+    pub fn fetch_and_kill_after(&self, min_bytes: u64) {
+        let mut child = self
+            .cmd()
+            .arg("fetch")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let written: u64 = self
+                .temp_files()
+                .iter()
+                .filter_map(|p| fs::metadata(p).ok())
+                .map(|m| m.len())
+                .sum();
+            if written >= min_bytes {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the download never got going");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
     }
 
     pub fn run(&self, args: &[&str]) -> Run {

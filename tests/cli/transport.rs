@@ -2,8 +2,6 @@
 //! proxies.
 
 use std::fs;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use crate::server::{Fault, TestServer};
 use crate::{Entry, Run, TestContext, data};
@@ -119,28 +117,7 @@ fn a_killed_fetch_is_resumed_by_the_next_run() {
         ],
     );
     ctx.write_lockfile(&[Entry::new("m", &server.url("m"), &body)]);
-    let mut child = ctx
-        .cmd()
-        .arg("fetch")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while ctx
-        .temp_files()
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "partial"))
-        .filter_map(|p| fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum::<u64>()
-        < MB as u64
-    {
-        assert!(Instant::now() < deadline, "the download never got going");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    ctx.fetch_and_kill_after(MB as u64);
     assert_eq!(ctx.assert_cache_invariant(), 0);
 
     let run = ctx.run(&["fetch"]);

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
@@ -32,6 +33,9 @@ pub struct TransportSettings {
     pub max_redirects: usize,
     /// Credentials, attached per host on every hop.
     pub credentials: Credentials,
+    /// Extra trusted root certificates (a PEM bundle), added to the system's, for mirrors
+    /// behind a private certificate authority.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl Default for TransportSettings {
@@ -44,6 +48,7 @@ impl Default for TransportSettings {
             max_retry_after: Duration::from_secs(60),
             max_redirects: 10,
             credentials: Credentials::default(),
+            ca_bundle: None,
         }
     }
 }
@@ -57,8 +62,12 @@ pub struct Transport {
 
 /// The transport could not be set up.
 #[derive(Debug, thiserror::Error)]
-#[error("could not set up the HTTP client: {0}")]
-pub struct TransportInitError(#[from] reqwest::Error);
+pub enum TransportInitError {
+    #[error("could not set up the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error("could not read the CA bundle `{}`: {message}", path.display())]
+    CaBundle { path: PathBuf, message: String },
+}
 
 /// What one source gave instead of the pinned file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -243,7 +252,21 @@ impl Attempt {
 
 impl Transport {
     pub fn new(settings: TransportSettings) -> Result<Transport, TransportInitError> {
-        let client = Client::builder()
+        let mut builder = Client::builder();
+        if let Some(path) = &settings.ca_bundle {
+            let error = |message: String| TransportInitError::CaBundle {
+                path: path.clone(),
+                message,
+            };
+            let pem = std::fs::read(path).map_err(|e| error(e.to_string()))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| error(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(error("no PEM certificate in it".into()));
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        let client = builder
             .user_agent(concat!("cargo-models/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(settings.connect_timeout)
             // In reqwest's blocking client this bounds the wait for headers and for each read

@@ -7,6 +7,7 @@ mod help;
 mod lockfile;
 mod query;
 mod server;
+mod tls;
 mod transport;
 
 use std::fs;

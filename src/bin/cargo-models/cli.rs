@@ -200,6 +200,16 @@ pub struct NetworkArgs {
     )]
     pub max_redirects: usize,
 
+    /// PEM file of extra root certificates to trust, added to the system's (for a mirror behind
+    /// a private CA) [default: SSL_CERT_FILE when set]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "CARGO_MODELS_CA_BUNDLE",
+        hide_env_values = true
+    )]
+    pub ca_bundle: Option<PathBuf>,
+
     /// Pause before the first retry, in seconds; doubles on each further retry
     #[arg(
         long,

@@ -165,6 +165,10 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
                     max_retry_after: Duration::from_secs_f64(n.max_retry_after),
                     max_redirects: n.max_redirects,
                     credentials: credentials_from_env(&out.human),
+                    ca_bundle: n
+                        .ca_bundle
+                        .clone()
+                        .or_else(|| std::env::var_os("SSL_CERT_FILE").map(PathBuf::from)),
                 },
             };
             let report = fetch(

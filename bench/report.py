@@ -89,6 +89,7 @@ w(
 w(f"## 1. Download and verify {meta['size_mib']} MiB from nginx on 127.0.0.1\n")
 labels = {
     "curl": "`curl -s -o FILE URL` (anchor: transfer limit, no hash)",
+    "curl-fsync": "`curl -s -o FILE URL && sync FILE` (curl plus the fsync cargo-models does)",
     "curl-pipe": "`curl -s URL \\| tee FILE \\| openssl dgst -sha256` (shell equivalent)",
     "cargo-models": "`cargo-models fetch` into an empty cache (hash while streaming, fsync, rename)",
     "cargo-models-nofsync": "same under `eatmydata` (fsync made a no-op; diagnostic only)",
@@ -174,6 +175,12 @@ w("## Targets\n")
 w("| target | measured | |")
 w("|---|---|---|")
 w(f"| download+verify ≥ 0.9x `curl -o` | {dl:.2f}x | {ok(dl >= 0.9)} |")
+dl_sync = paired_ratio("download", "curl-fsync", "cargo-models")
+dl_nosync = paired_ratio("download", "curl", "cargo-models-nofsync")
+w(
+    f"| (for context) `fetch` vs `curl -o && sync FILE`; `fetch` under eatmydata vs `curl -o` | "
+    f"{dl_sync:.2f}x; {dl_nosync:.2f}x | |"
+)
 w(f"| full verify ≥ 0.9x `openssl dgst -sha256` | {hs:.2f}x | {ok(hs >= 0.9)} |")
 w(
     f"| verify of many files scales across every core (≥ 0.9 x {ncpu} = {0.9 * ncpu:.1f}x) | "

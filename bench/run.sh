@@ -228,6 +228,9 @@ for run in $(seq 1 "$RUNS"); do
     measure download curl "$run" curl -s -o "$d/big.bin" "$BASE/big.bin"
     check_size "$d/big.bin"; rm -rf "$d" && mkdir -p "$d"
 
+    measure download curl-fsync "$run" bash -c 'curl -s -o "$2" "$1" && sync "$2"' _ "$BASE/big.bin" "$d/big.bin"
+    check_size "$d/big.bin"; rm -rf "$d" && mkdir -p "$d"
+
     measure download curl-pipe "$run" bash -c \
         'curl -s "$1" | tee "$2" | openssl dgst -sha256 -r | grep -q "^$3 "' _ \
         "$BASE/big.bin" "$d/big.bin" "$SHA"
@@ -315,7 +318,8 @@ meta pooch "$("$PY" -c 'import pooch; print(pooch.__version__)')"
 meta huggingface_hub "$("$PY" -c 'import huggingface_hub; print(huggingface_hub.__version__)')"
 meta requests "$("$PY" -c 'import requests; print(requests.__version__)')"
 meta hyperfine "$(hyperfine --version)"
-meta command "$(printf '%q ' env $(env | grep -o '^BENCH_[A-Z_]*=.*' || true) bench/run.sh)"
+knobs=$(env | grep -o '^BENCH_[A-Z_]*=.*' | sort || true)
+meta command "$(if [ -n "$knobs" ]; then printf '%q ' $knobs; fi)bench/run.sh"
 meta date "$(date -u +%Y-%m-%dT%H:%MZ)"
 openssl speed -evp sha256 -bytes 1048576 -seconds 2 2>/dev/null | awk '/^sha256/ { print $NF }' >"$T/speed" || true
 meta openssl_speed "$(cat "$T/speed")"

@@ -15,12 +15,15 @@ use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::{Entry, Run, TestContext, data};
 
+/// One request's headers, names lower-cased.
+pub type Headers = Vec<(String, String)>;
+
 /// Serves one body at every path over https to `localhost`, recording request headers.
 pub struct TlsServer {
     addr: SocketAddr,
     /// The certificate authority that signed the server's certificate, as PEM.
     pub ca_pem: String,
-    headers: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    headers: Arc<Mutex<Vec<Headers>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -113,7 +116,7 @@ impl TlsServer {
     }
 
     /// The headers of every request, in order (names lower-cased).
-    pub fn requests(&self) -> Vec<Vec<(String, String)>> {
+    pub fn requests(&self) -> Vec<Headers> {
         self.headers.lock().unwrap().clone()
     }
 }

@@ -230,12 +230,20 @@ impl Reporter for HumanReporter {
                 if let Some(b) = &self.bars {
                     let mut files = b.files.lock().unwrap();
                     if let Some(bar) = files.get(*name) {
+                        // A retry: resumed at `offset`, or restarted from 0.
+                        if let Some(total) = &*b.total.lock().unwrap() {
+                            let lost = bar.position().saturating_sub(*offset);
+                            total.set_position(total.position().saturating_sub(lost));
+                        }
                         bar.set_length(size.unwrap_or(0));
                         bar.set_position(*offset);
                         return;
                     }
                     let bar = b.multi.insert_from_back(1, ProgressBar::new(size.unwrap_or(0)));
                     bar.set_position(*offset);
+                    if let Some(total) = &*b.total.lock().unwrap() {
+                        total.inc(*offset);
+                    }
                     bar.set_style(Self::bar_style());
                     bar.set_prefix("Downloading");
                     bar.set_message(name.to_string());
@@ -261,14 +269,6 @@ impl Reporter for HumanReporter {
                 cause,
                 ..
             } => {
-                if let Some(b) = &self.bars
-                    && let Some(bar) = b.files.lock().unwrap().get(*name)
-                {
-                    if let Some(total) = &*b.total.lock().unwrap() {
-                        total.set_position(total.position().saturating_sub(bar.position()));
-                    }
-                    bar.set_position(0);
-                }
                 self.warning(&format!(
                     "`{name}`: {cause}; retrying in {:.1}s ({attempt}/{retries})",
                     *delay_ms as f64 / 1000.0,

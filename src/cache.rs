@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use crate::fs::{sync_dir, write_atomic};
 use crate::hash::{Hasher, Sha256Digest, hash_file};
-use crate::lock::{BlobLock, LockError};
+use crate::lock::{BlobLock, CacheLock, LockError};
 
 /// Version of the on-disk layout. Bump it (and the folder suffixes) when the meaning of a file
 /// in the cache changes; a new version starts with an empty cache beside the old one.
@@ -206,6 +206,20 @@ impl Cache {
             .join(format!("locks-{LAYOUT}"))
             .join(&key[..2])
             .join(format!("{key}.lock"))
+    }
+
+    /// Takes the cache-wide lock shared (every command but `gc`); see [`CacheLock`].
+    pub fn lock_shared(&self, on_wait: impl FnOnce()) -> Result<CacheLock, LockError> {
+        CacheLock::shared(&self.cache_lock_path(), on_wait)
+    }
+
+    /// Takes the cache-wide lock exclusively (`gc`); see [`CacheLock`].
+    pub fn lock_exclusive(&self, on_wait: impl FnOnce()) -> Result<CacheLock, LockError> {
+        CacheLock::exclusive(&self.cache_lock_path(), on_wait)
+    }
+
+    fn cache_lock_path(&self) -> PathBuf {
+        self.root.join(format!("locks-{LAYOUT}")).join("cache.lock")
     }
 
     /// Whether `digest` is cached and stamped, from metadata only (no hashing).

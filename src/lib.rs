@@ -16,6 +16,7 @@ pub mod lock;
 pub mod lockfile;
 pub mod ops;
 pub mod report;
+pub mod resolve;
 
 use std::path::{Path, PathBuf};
 
@@ -32,7 +33,7 @@ pub enum Error {
     #[error(transparent)]
     Lockfile(#[from] lockfile::LockfileError),
     #[error(transparent)]
-    Unknown(#[from] lockfile::UnknownModels),
+    Resolve(#[from] resolve::ResolveError),
     #[error(transparent)]
     NoCacheDir(#[from] discover::NoCacheDir),
     #[error(transparent)]
@@ -58,7 +59,7 @@ impl Error {
             Error::NoLockfile(_) | Error::Lockfile(lockfile::LockfileError::Invalid { .. }) => {
                 ErrorKind::Input
             }
-            Error::Unknown(_) | Error::NoCacheDir(_) => ErrorKind::Input,
+            Error::Resolve(_) | Error::NoCacheDir(_) => ErrorKind::Input,
             Error::Lockfile(_) | Error::Cache(_) => ErrorKind::Transfer,
             Error::Path(e) => e.kind(),
             Error::Fetch(e) => e.kind(),

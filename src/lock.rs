@@ -85,6 +85,52 @@ impl BlobLock {
     }
 }
 
+/// The lock of a whole cache: held shared by every command that reads or writes blobs (so
+/// `fetch`es run side by side), and exclusive by `gc`, so that no command sees a blob vanish
+/// while it uses it. Released on drop or process death.
+#[derive(Debug)]
+pub struct CacheLock {
+    _file: File,
+}
+
+impl CacheLock {
+    /// Takes the lock in shared mode; `on_wait` is called once if `gc` holds it.
+    pub fn shared(path: &Path, on_wait: impl FnOnce()) -> Result<CacheLock, LockError> {
+        let file = open(path)?;
+        let err = |source| LockError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        match file.try_lock_shared() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                on_wait();
+                file.lock_shared().map_err(err)?;
+            }
+            Err(TryLockError::Error(e)) => return Err(err(e)),
+        }
+        Ok(CacheLock { _file: file })
+    }
+
+    /// Takes the lock in exclusive mode; `on_wait` is called once if any command holds it.
+    pub fn exclusive(path: &Path, on_wait: impl FnOnce()) -> Result<CacheLock, LockError> {
+        let file = open(path)?;
+        let err = |source| LockError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                on_wait();
+                file.lock().map_err(err)?;
+            }
+            Err(TryLockError::Error(e)) => return Err(err(e)),
+        }
+        Ok(CacheLock { _file: file })
+    }
+}
+
 fn open(path: &Path) -> Result<File, LockError> {
     let open_err = |source| LockError::Open {
         path: path.to_path_buf(),

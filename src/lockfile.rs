@@ -13,6 +13,7 @@ use toml::de::{DeTable, DeValue};
 use url::Url;
 
 use crate::hash::Sha256Digest;
+use crate::resolve::ResolveError;
 
 /// The lockfile format versions this build reads. Bump when the meaning of a key changes or a
 /// key is added that older builds must not ignore.
@@ -21,7 +22,9 @@ pub const VERSION: u32 = 1;
 /// The file name looked for when discovering a lockfile.
 pub const FILE_NAME: &str = "models.lock";
 
-const MODEL_KEYS: &[&str] = &["name", "url", "sha256", "size", "mirrors", "path"];
+const MODEL_KEYS: &[&str] = &[
+    "name", "url", "sha256", "size", "mirrors", "path", "aliases",
+];
 
 /// A parsed, validated `models.lock`.
 #[derive(Debug, Clone)]
@@ -45,6 +48,8 @@ pub struct LockedModel {
     pub mirrors: Vec<Url>,
     /// Where `fetch` links the verified file, relative to the lockfile's folder.
     pub path: Option<PathBuf>,
+    /// Other names the entry is known by.
+    pub aliases: Vec<String>,
     /// 1-based line of the entry's `[[model]]` header.
     pub line: usize,
     /// 1-based line of the entry's `sha256` key.
@@ -102,69 +107,15 @@ impl Lockfile {
         self.models.iter().find(|m| m.name == name)
     }
 
-    /// Entries named in `names` (all entries when empty), in lockfile order, or an error listing
-    /// the unknown names with the closest known ones.
-    pub fn select(&self, names: &[String]) -> Result<Vec<&LockedModel>, UnknownModels> {
-        if names.is_empty() {
-            return Ok(self.models.iter().collect());
-        }
-        let unknown: Vec<String> = names
-            .iter()
-            .filter(|n| self.get(n).is_none())
-            .cloned()
-            .collect();
-        if !unknown.is_empty() {
-            let known: Vec<&str> = self.models.iter().map(|m| m.name.as_str()).collect();
-            let suggestions = unknown
-                .iter()
-                .filter_map(|u| closest(u, &known).map(str::to_string))
-                .collect();
-            return Err(UnknownModels {
-                lockfile: self.path.clone(),
-                unknown,
-                suggestions,
-            });
-        }
-        Ok(self
-            .models
-            .iter()
-            .filter(|m| names.contains(&m.name))
-            .collect())
-    }
-}
-
-/// Names given on the command line that the lockfile does not have.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "no model named {} in `{}`{}",
-    join_ticked(unknown),
-    lockfile.display(),
-    suggestion_text(suggestions)
-)]
-pub struct UnknownModels {
-    pub lockfile: PathBuf,
-    pub unknown: Vec<String>,
-    pub suggestions: Vec<String>,
-}
-
-fn join_ticked(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn suggestion_text(s: &[String]) -> String {
-    if s.is_empty() {
-        "; run `cargo models list` to see the names it has".to_string()
-    } else {
-        format!("; did you mean {}?", join_ticked(s))
+    /// The entries the queries name (all entries when there is none), in lockfile order; see
+    /// [`crate::resolve`].
+    pub fn select(&self, queries: &[String]) -> Result<Vec<&LockedModel>, ResolveError> {
+        crate::resolve::resolve_all(self, queries)
     }
 }
 
 /// The known name closest to `query` by edit distance, if it is close enough to be a typo.
-fn closest<'a>(query: &str, known: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(query: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (edit_distance(query, k), *k))
@@ -229,6 +180,27 @@ struct Parser<'t> {
     /// Byte offset where each line starts, for positions in O(log n).
     line_starts: Vec<usize>,
     problems: Vec<Problem>,
+}
+
+/// What is wrong with a name or alias, if anything.
+pub fn name_problem(what: &str, name: &str) -> Option<String> {
+    if name.is_empty() || name.chars().count() > 64 {
+        Some(format!(
+            "`{what}` must be 1 to 64 characters, found {}",
+            name.chars().count()
+        ))
+    } else if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        Some(format!(
+            "`{what}` `{name}` contains `{c}`; names may use only letters, digits, `.`, `_` and `-`"
+        ))
+    } else if name == "." || name == ".." {
+        Some(format!("`{what}` cannot be `{name}`"))
+    } else {
+        None
+    }
 }
 
 impl Parser<'_> {
@@ -327,6 +299,7 @@ impl Parser<'_> {
             return Vec::new();
         };
         let mut models: Vec<LockedModel> = Vec::new();
+        let mut tables: Vec<&DeTable<'_>> = Vec::new();
         let mut names: HashMap<String, usize> = HashMap::new();
         let mut paths: HashMap<PathBuf, String> = HashMap::new();
         for item in array.iter() {
@@ -362,8 +335,62 @@ impl Parser<'_> {
             }
             names.insert(model.name.clone(), model.line);
             models.push(model);
+            tables.push(table);
         }
+        self.identities(&models, &tables, &names);
         models
+    }
+
+    /// Names, aliases and short hashes must each pick out one entry.
+    fn identities(
+        &mut self,
+        models: &[LockedModel],
+        tables: &[&DeTable<'_>],
+        names: &HashMap<String, usize>,
+    ) {
+        let mut aliases: HashMap<&str, &str> = HashMap::new();
+        let mut shorts: HashMap<String, &LockedModel> = HashMap::new();
+        for (model, table) in models.iter().zip(tables) {
+            let entry = Some(model.name.as_str());
+            let spans: Vec<Range<usize>> = table
+                .get("aliases")
+                .and_then(|v| v.get_ref().as_array())
+                .map(|a| a.iter().map(Spanned::span).collect())
+                .unwrap_or_default();
+            for (alias, span) in model.aliases.iter().zip(spans) {
+                let message = if *alias == model.name {
+                    Some(format!("alias `{alias}` is the model's own name"))
+                } else if let Some(line) = names.get(alias) {
+                    Some(format!(
+                        "alias `{alias}` is the name of the model at line {line}"
+                    ))
+                } else {
+                    aliases.get(alias.as_str()).map(|owner| {
+                        format!("alias `{alias}` is already an alias of model `{owner}`")
+                    })
+                };
+                match message {
+                    Some(m) => self.problem(span, entry, m),
+                    None => {
+                        aliases.insert(alias, &model.name);
+                    }
+                }
+            }
+            let short = model.sha256.short();
+            match shorts.get(&short) {
+                Some(other) if other.sha256 != model.sha256 => {
+                    let span = table.get("sha256").map(Spanned::span).unwrap_or(0..0);
+                    let message = format!(
+                        "the short hash `{short}` is also that of model `{}` (line {}), with different content; short hashes must tell models apart",
+                        other.name, other.line
+                    );
+                    self.problem(span, entry, message);
+                }
+                _ => {
+                    shorts.insert(short, model);
+                }
+            }
+        }
     }
 
     fn model(&mut self, span: Range<usize>, table: &DeTable<'_>) -> Option<LockedModel> {
@@ -420,6 +447,7 @@ impl Parser<'_> {
             }
         }
         let path = table.get("path").and_then(|v| self.link_path(v, entry));
+        let aliases = self.aliases(table, entry);
         if self.problems.len() > before {
             return None;
         }
@@ -430,6 +458,7 @@ impl Parser<'_> {
             size,
             mirrors,
             path,
+            aliases: aliases.into_iter().map(|(a, _)| a).collect(),
             line,
             sha256_line,
         })
@@ -470,30 +499,34 @@ impl Parser<'_> {
             return None;
         };
         let name = self.string(v, "name", None)?;
-        let message = if name.is_empty() || name.chars().count() > 64 {
-            Some(format!(
-                "`name` must be 1 to 64 characters, found {}",
-                name.chars().count()
-            ))
-        } else if let Some(c) = name
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-        {
-            Some(format!(
-                "`name` `{name}` contains `{c}`; names may use only letters, digits, `.`, `_` and `-`"
-            ))
-        } else if name == "." || name == ".." {
-            Some(format!("`name` cannot be `{name}`"))
-        } else {
-            None
-        };
-        match message {
+        match name_problem("name", name) {
             Some(m) => {
                 self.problem(v.span(), None, m);
                 None
             }
             None => Some(name.to_string()),
         }
+    }
+
+    fn aliases(&mut self, table: &DeTable<'_>, entry: Option<&str>) -> Vec<(String, Range<usize>)> {
+        let Some(v) = table.get("aliases") else {
+            return Vec::new();
+        };
+        let Some(items) = v.get_ref().as_array() else {
+            self.problem(v.span(), entry, "`aliases` must be an array of names");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            let Some(alias) = self.string(item, "aliases", entry) else {
+                continue;
+            };
+            match name_problem("alias", alias) {
+                Some(m) => self.problem(item.span(), entry, m),
+                None => out.push((alias.to_string(), item.span())),
+            }
+        }
+        out
     }
 
     fn url(
@@ -648,7 +681,7 @@ mod tests {
                 "3:8: `name` `a/b` contains `/`; names may use only letters, digits, `.`, `_` and `-`",
                 "4:7: `url` scheme `ftp` is not supported; use https, http or file",
                 "5:10: `sha256` must be 64 hex digits, found 3",
-                "9:1: model `ok`: unknown key `sha265`; did you mean `sha256`? expected one of: name, url, sha256, size, mirrors, path",
+                "9:1: model `ok`: unknown key `sha265`; did you mean `sha256`? expected one of: name, url, sha256, size, mirrors, path, aliases",
                 "6:1: model `ok`: missing required key `sha256`; `cargo models add URL` computes it",
                 "10:8: model `ok`: `path` `../up` contains `..`; it must stay inside the lockfile's folder",
             ]
@@ -685,6 +718,33 @@ mod tests {
             vec![
                 "8:8: model `a`: duplicate name; the entry at line 2 has the same name",
                 "16:8: model `c`: `path` `/etc/passwd` is absolute; it must be relative to the lockfile's folder",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_aliases_and_short_hashes_must_be_unambiguous() {
+        let entry = |name: &str, hash: &str, aliases: &str| {
+            format!(
+                "[[model]]\nname = \"{name}\"\nurl = \"https://x/y\"\nsha256 = \"{hash}\"\naliases = [{aliases}]\n"
+            )
+        };
+        let a = format!("abcdef0123{}", "0".repeat(54));
+        let b = format!("abcdef0123{}", "1".repeat(54));
+        let c = "c".repeat(64);
+        let text = format!(
+            "version = 1\n{}{}{}",
+            entry("one", &a, "\"first\", \"one\""),
+            entry("two", &b, "\"first\", \"three\""),
+            entry("three", &c, "")
+        );
+        assert_eq!(
+            parse(&text).unwrap_err(),
+            vec![
+                "6:21: model `one`: alias `one` is the model's own name",
+                "11:12: model `two`: alias `first` is already an alias of model `one`",
+                "11:21: model `two`: alias `three` is the name of the model at line 12",
+                "10:10: model `two`: the short hash `abcdef0123` is also that of model `one` (line 2), with different content; short hashes must tell models apart",
             ]
         );
     }

@@ -10,6 +10,7 @@ use crate::report::human_size;
 #[derive(Debug, Clone, Serialize)]
 pub struct ListedModel {
     pub name: String,
+    pub aliases: Vec<String>,
     pub sha256: String,
     /// First 10 hex digits of `sha256`.
     pub short: String,
@@ -29,6 +30,7 @@ pub fn list(models: &[&LockedModel], cache: &Cache) -> Vec<ListedModel> {
             let state = cache.state(&m.sha256);
             ListedModel {
                 name: m.name.clone(),
+                aliases: m.aliases.clone(),
                 sha256: m.sha256.to_hex(),
                 short: m.sha256.short(),
                 size: m.size.or_else(|| cache.blob_size(&m.sha256)),
@@ -47,8 +49,8 @@ pub fn list(models: &[&LockedModel], cache: &Cache) -> Vec<ListedModel> {
 
 /// A plain, aligned table of `rows`.
 pub fn render_table(rows: &[ListedModel]) -> String {
-    let header = ["NAME", "SHA256", "SIZE", "STATE"];
-    let cells: Vec<[String; 4]> = rows
+    let header = ["NAME", "SHA256", "SIZE", "STATE", "ALIASES"];
+    let cells: Vec<[String; 5]> = rows
         .iter()
         .map(|r| {
             [
@@ -56,6 +58,7 @@ pub fn render_table(rows: &[ListedModel]) -> String {
                 r.short.clone(),
                 r.size.map_or("-".to_string(), human_size),
                 r.state.to_string(),
+                r.aliases.join(", "),
             ]
         })
         .collect();
@@ -66,23 +69,25 @@ pub fn render_table(rows: &[ListedModel]) -> String {
         }
     }
     let mut out = String::new();
-    let mut push = |row: [&str; 4]| {
+    let mut push = |row: [&str; 5]| {
         let line = format!(
-            "{:<w0$}  {:<w1$}  {:>w2$}  {}",
+            "{:<w0$}  {:<w1$}  {:>w2$}  {:<w3$}  {}",
             row[0],
             row[1],
             row[2],
             row[3],
+            row[4],
             w0 = widths[0],
             w1 = widths[1],
-            w2 = widths[2]
+            w2 = widths[2],
+            w3 = widths[3]
         );
         out.push_str(line.trim_end());
         out.push('\n');
     };
     push(header);
     for row in &cells {
-        push([&row[0], &row[1], &row[2], &row[3]]);
+        push([&row[0], &row[1], &row[2], &row[3], &row[4]]);
     }
     out
 }

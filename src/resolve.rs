@@ -192,9 +192,9 @@ mod tests {
 
     fn lock() -> Lockfile {
         let entry = |name: &str, url: &str, hash: char, aliases: &str| {
+            let sha = format!("{hash}{}", "0".repeat(63));
             format!(
-                "[[model]]\nname = \"{name}\"\nurl = \"{url}\"\nsha256 = \"{}\"\naliases = [{aliases}]\n",
-                format!("{hash}{}", "0".repeat(63))
+                "[[model]]\nname = \"{name}\"\nurl = \"{url}\"\nsha256 = \"{sha}\"\naliases = [{aliases}]\n"
             )
         };
         let text = format!(

@@ -410,29 +410,75 @@ impl Cache {
         &self,
         partial: Partial,
         digest: &Sha256Digest,
+        lock: &BlobLock,
+    ) -> Result<PathBuf, CacheError> {
+        let dst = self.commit_file(&partial.file, &partial.path, digest, lock)?;
+        let _ = fs::remove_file(&partial.meta);
+        Ok(dst)
+    }
+
+    /// Moves a downloaded temp file whose hash was just computed into place as the blob of
+    /// `digest` (for `add` and `update`, which learn the hash by downloading).
+    pub fn commit_temp(
+        &self,
+        temp: tempfile::NamedTempFile,
+        digest: &Sha256Digest,
+        lock: &BlobLock,
+    ) -> Result<PathBuf, CacheError> {
+        let (file, path) = temp.keep().map_err(|e| {
+            CacheError::new(self.tmp_dir().as_path(), "could not keep temp file")(e.error)
+        })?;
+        let result = self.commit_file(&file, &path, digest, lock);
+        if result.is_err() {
+            let _ = fs::remove_file(&path);
+        }
+        result
+    }
+
+    /// A new temp file on the cache's filesystem, deleted when dropped.
+    pub fn temp_file(&self) -> Result<tempfile::NamedTempFile, CacheError> {
+        let dir = self.tmp_dir();
+        tempfile::Builder::new()
+            .prefix("new.")
+            .tempfile_in(&dir)
+            .map_err(CacheError::new(&dir, "could not create temp file"))
+    }
+
+    fn commit_file(
+        &self,
+        file: &File,
+        path: &Path,
+        digest: &Sha256Digest,
         _lock: &BlobLock,
     ) -> Result<PathBuf, CacheError> {
         let dst = self.blob_path(digest);
         let dir = dst.parent().expect("blob path has a parent");
         fs::create_dir_all(dir).map_err(CacheError::new(dir, "could not create folder"))?;
-        let meta = partial
-            .file
+        let meta = file
             .metadata()
-            .map_err(CacheError::new(&partial.path, "could not stat"))?;
-        partial
-            .file
-            .set_permissions(read_only_for_all(meta.permissions()))
-            .map_err(CacheError::new(&partial.path, "could not make read-only"))?;
-        partial
-            .file
-            .sync_all()
-            .map_err(CacheError::new(&partial.path, "could not fsync"))?;
-        fs::rename(&partial.path, &dst)
-            .map_err(CacheError::new(&dst, "could not rename into place"))?;
-        let _ = fs::remove_file(&partial.meta);
+            .map_err(CacheError::new(path, "could not stat"))?;
+        file.set_permissions(read_only_for_all(meta.permissions()))
+            .map_err(CacheError::new(path, "could not make read-only"))?;
+        file.sync_all()
+            .map_err(CacheError::new(path, "could not fsync"))?;
+        fs::rename(path, &dst).map_err(CacheError::new(&dst, "could not rename into place"))?;
         sync_dir(dir);
         self.write_stamp(digest)?;
         Ok(dst)
+    }
+
+    /// Takes the lock that serialises edits of the lockfile at `lockfile` (an absolute path),
+    /// so that concurrent `add`s both land.
+    pub fn lock_lockfile(&self, lockfile: &Path) -> Result<BlobLock, LockError> {
+        let (key, _) = crate::hash::hash_reader(lockfile.as_os_str().as_encoded_bytes())
+            .expect("hashing memory cannot fail");
+        let key = Self::key(&key);
+        let path = self
+            .root
+            .join(format!("locks-{LAYOUT}"))
+            .join("lockfiles")
+            .join(format!("{key}.lock"));
+        BlobLock::acquire(&path, None, || {})
     }
 
     fn sources_path(&self, digest: &Sha256Digest) -> PathBuf {

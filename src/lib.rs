@@ -9,6 +9,7 @@ pub mod build;
 pub mod cache;
 pub mod discover;
 pub mod download;
+pub mod edit;
 pub mod error;
 pub mod fs;
 pub mod hash;
@@ -42,6 +43,22 @@ pub enum Error {
     Path(#[from] ops::path::PathError),
     #[error(transparent)]
     Fetch(Box<ops::fetch::FetchError>),
+    #[error(transparent)]
+    Edit(#[from] edit::EditError),
+    #[error(
+        "`{name}` is already {} in `{}` (line {line}); choose another name with --name, or use `cargo models update {owner}`",
+        if name == owner { "a model".to_string() } else { format!("an alias of model `{owner}`") },
+        lockfile.display()
+    )]
+    NameTaken {
+        name: String,
+        owner: String,
+        lockfile: std::path::PathBuf,
+        line: usize,
+    },
+    /// A bad argument.
+    #[error("{0}")]
+    Usage(String),
     /// Writing the build script's directives failed.
     #[error("{0}")]
     Output(String),
@@ -63,7 +80,11 @@ impl Error {
             Error::Lockfile(_) | Error::Cache(_) => ErrorKind::Transfer,
             Error::Path(e) => e.kind(),
             Error::Fetch(e) => e.kind(),
-            Error::Output(_) => ErrorKind::Input,
+            Error::Output(_) | Error::Usage(_) | Error::NameTaken { .. } => ErrorKind::Input,
+            Error::Edit(edit::EditError::Read { .. } | edit::EditError::Write { .. }) => {
+                ErrorKind::Transfer
+            }
+            Error::Edit(_) => ErrorKind::Input,
         }
     }
 }

@@ -84,6 +84,13 @@ pub enum Event<'a> {
         name: &'a str,
         error: &'a FetchError,
     },
+    /// An entry was added to the lockfile.
+    Added {
+        name: &'a str,
+        sha256: &'a Sha256Digest,
+        size: u64,
+        lockfile: &'a Path,
+    },
     Verified {
         name: &'a str,
         sha256: &'a Sha256Digest,
@@ -164,7 +171,7 @@ impl HumanReporter {
     }
 
     /// A cargo-style status line: a right-aligned green verb, then the message.
-    fn status(&self, verb: &str, message: &str) {
+    pub fn status(&self, verb: &str, message: &str) {
         if self.quiet {
             return;
         }
@@ -328,6 +335,20 @@ impl Reporter for HumanReporter {
                 }
                 self.error(&error.to_string());
             }
+            Event::Added {
+                name,
+                sha256,
+                size,
+                lockfile,
+            } => self.status(
+                "Added",
+                &format!(
+                    "{name} (sha256 {}, {}) to {}",
+                    sha256.short(),
+                    human_size(*size),
+                    lockfile.display()
+                ),
+            ),
             Event::Verified {
                 name,
                 sha256,

@@ -89,6 +89,13 @@ pub enum FetchError {
         expected_size: Option<u64>,
         attempts: Vec<SourceAttempt>,
     },
+    /// A file whose hash is not known yet (`add`, `update`) could not be downloaded from any
+    /// of its sources.
+    #[error("could not download `{name}`{}", render_attempts(attempts))]
+    Download {
+        name: String,
+        attempts: Vec<SourceAttempt>,
+    },
     /// The cache has the pinned file, but the entry's `url` was checked and serves other bytes
     /// (or could not be checked).
     #[error("{0}")]
@@ -135,7 +142,7 @@ impl FetchError {
             }
             FetchError::Offline { .. } | FetchError::PinnedSize { .. } => ErrorKind::Integrity,
             FetchError::LinkConflict { .. } => ErrorKind::Input,
-            FetchError::Local { .. } => ErrorKind::Transfer,
+            FetchError::Local { .. } | FetchError::Download { .. } => ErrorKind::Transfer,
         }
     }
 
@@ -143,6 +150,7 @@ impl FetchError {
         match self {
             FetchError::SourceUnproven(u) => &u.name,
             FetchError::Sources { name, .. }
+            | FetchError::Download { name, .. }
             | FetchError::Offline { name, .. }
             | FetchError::PinnedSize { name, .. }
             | FetchError::LinkConflict { name, .. }
@@ -156,7 +164,7 @@ impl FetchError {
             FetchError::Sources { .. } if self.kind() == ErrorKind::Integrity => {
                 "model hash mismatch"
             }
-            FetchError::Sources { .. } => "download failed",
+            FetchError::Sources { .. } | FetchError::Download { .. } => "download failed",
             FetchError::SourceUnproven { .. } if self.kind() == ErrorKind::Integrity => {
                 "`url` serves other bytes"
             }
@@ -167,6 +175,13 @@ impl FetchError {
             FetchError::Local { .. } => "local I/O error",
         }
     }
+}
+
+fn render_attempts(attempts: &[SourceAttempt]) -> String {
+    attempts
+        .iter()
+        .map(|a| format!("\n  url:      {}\n  error:    {}", a.url, a.error))
+        .collect()
 }
 
 fn render_sources(
@@ -352,6 +367,80 @@ pub fn fetch(
         seconds: start.elapsed().as_secs_f64(),
     });
     report
+}
+
+/// Downloads a file whose hash is not known yet (for `add` and `update`) from `sources`, in
+/// order, hashing it in the same pass, and puts it into the cache (or finds it already there).
+/// Returns its digest and size.
+pub fn fetch_new(
+    name: &str,
+    sources: &[url::Url],
+    cache: &Cache,
+    options: &FetchOptions,
+    reporter: &dyn Reporter,
+) -> Result<(Sha256Digest, u64), FetchError> {
+    let local = |message: String| FetchError::Local {
+        name: name.to_string(),
+        message,
+    };
+    if options.offline {
+        return Err(local(
+            "downloading is needed to learn its hash, but the network is off (--offline or --frozen)".into(),
+        ));
+    }
+    let transport = Transport::new(options.transport.clone()).map_err(|e| local(e.to_string()))?;
+    let mut attempts = Vec::new();
+    for url in sources {
+        let started = Instant::now();
+        let mut temp = cache.temp_file().map_err(|e| local(e.to_string()))?;
+        let mut download = Download::to_file(temp.as_file_mut())
+            .map_err(|e| local(format!("could not write the download: {e}")))?;
+        let shown = redact_url(url);
+        let observer = Observer {
+            reporter,
+            name,
+            url: &shown,
+            on_validator: &|_| {},
+        };
+        let (digest, size) = match transport.download(url, None, &mut download, &observer) {
+            Ok(done) => done,
+            Err(DownloadError::Source(error)) => {
+                attempts.push(SourceAttempt { url: shown, error });
+                continue;
+            }
+            Err(DownloadError::Sink(e)) => {
+                return Err(local(format!("could not write the download: {e}")));
+            }
+        };
+        drop(download);
+        let lock = cache
+            .lock(&digest, options.lock_timeout, || {
+                reporter.event(&Event::Waiting { name })
+            })
+            .map_err(|e| local(e.to_string()))?;
+        if cache.state(&digest) != BlobState::Fresh {
+            cache
+                .commit_temp(temp, &digest, &lock)
+                .map_err(|e| local(e.to_string()))?;
+        }
+        cache
+            .record_source(&digest, url.as_str(), &lock)
+            .map_err(|e| local(e.to_string()))?;
+        reporter.event(&Event::ModelReady {
+            name,
+            sha256: &digest,
+            size,
+            how: Ready::Downloaded,
+            seconds: started.elapsed().as_secs_f64(),
+            path: &cache.blob_path(&digest),
+            link: None,
+        });
+        return Ok((digest, size));
+    }
+    Err(FetchError::Download {
+        name: name.to_string(),
+        attempts,
+    })
 }
 
 impl Context<'_> {

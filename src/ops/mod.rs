@@ -1,8 +1,11 @@
 //! One module per command: the logic of `fetch`, `verify`, `list` and `path`.
 
+pub mod add;
 pub mod fetch;
 pub mod list;
 pub mod path;
+pub mod remove;
+pub mod update;
 pub mod verify;
 
 use std::sync::Mutex;

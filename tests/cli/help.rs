@@ -5,7 +5,16 @@ use crate::TestContext;
 #[test]
 fn help_of_every_command() {
     let ctx = TestContext::new();
-    for cmd in [&[][..], &["fetch"], &["verify"], &["path"], &["list"]] {
+    for cmd in [
+        &[][..],
+        &["fetch"],
+        &["verify"],
+        &["path"],
+        &["list"],
+        &["add"],
+        &["remove"],
+        &["update"],
+    ] {
         let mut args: Vec<&str> = cmd.to_vec();
         args.push("--help");
         let run = ctx.run(&args);

@@ -39,7 +39,7 @@ fn invalid_lockfiles_are_rejected_before_any_request() {
         let name = fixture.file_stem().unwrap().to_string_lossy().into_owned();
         assert_eq!(run.code, 2, "{name}: {}", run.stderr);
         assert!(server.requests().is_empty(), "{name}: the network was used");
-        assert!(!ctx.cache.join("blobs-v1/sha256").exists() || ctx.cache_files().len() <= 1);
+        assert_eq!(ctx.assert_cache_invariant(), 0);
         insta::assert_snapshot!(format!("invalid_{name}"), ctx.redact(&run.stderr));
     }
 }

@@ -94,14 +94,90 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Print the path of a model's verified cached file
     Path(PathArgs),
-    /// List the models of models.lock with short hash, size and cache state
+    /// List the models of models.lock with short hash, size, cache state and aliases
     List(ListArgs),
+    /// Download a file, learn its SHA-256 and size in that one pass, and pin it in models.lock
+    Add(AddArgs),
+    /// Remove models from models.lock (their files stay in the cache until `gc`)
+    Remove(RemoveArgs),
+    /// Download models again from their URL and re-pin those whose content changed
+    Update(UpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Fail instead of changing models.lock (as cargo's --locked), so CI can assert it is up to
+    /// date
+    #[arg(long)]
+    pub locked: bool,
+
+    /// --locked and --offline together
+    #[arg(long)]
+    pub frozen: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct AddArgs {
+    /// The file's URL (https, http or file), or a local path
+    pub url: String,
+
+    /// The entry's name [default: the URL's file name without its extension]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// The SHA-256 the file must have; a download with another one is a mismatch and nothing
+    /// is written
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+
+    /// Where `fetch` links the file, relative to the lockfile's folder
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+
+    /// Another URL with the same file, tried in order after the first (repeatable)
+    #[arg(long = "mirror", value_name = "URL")]
+    pub mirrors: Vec<String>,
+
+    /// Another name for the model (repeatable)
+    #[arg(long = "alias", value_name = "NAME")]
+    pub aliases: Vec<String>,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct RemoveArgs {
+    /// The models to remove: names, aliases or hashes
+    #[arg(required = true)]
+    pub names: Vec<String>,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct UpdateArgs {
+    /// The models to update [default: all]
+    pub names: Vec<String>,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }
 
 #[derive(Debug, Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct FetchArgs {
-    /// Fetch only these models [default: all]
+    /// Fetch only these models (names, aliases or hashes) [default: all]
     pub names: Vec<String>,
 
     /// Downloads at once
@@ -136,6 +212,9 @@ pub struct FetchArgs {
     /// Only warn about an entry whose `url` has never been seen serving its cached file
     #[arg(long, overrides_with = "check_sources")]
     pub no_check_sources: bool,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 
     #[command(flatten)]
     pub network: NetworkArgs,
@@ -224,7 +303,7 @@ pub struct NetworkArgs {
 #[derive(Debug, Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct VerifyArgs {
-    /// Verify only these models [default: all]
+    /// Verify only these models (names, aliases or hashes) [default: all]
     pub names: Vec<String>,
 
     /// Files hashed at once [default: the number of CPUs]
@@ -240,7 +319,7 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct PathArgs {
-    /// The model's name in models.lock
+    /// The model: its name, an alias, a hash or a short hash, or its file name
     pub name: String,
 }
 

@@ -11,13 +11,17 @@ use clap::Parser;
 
 use cargo_models::auth::{Credentials, Netrc};
 use cargo_models::download::TransportSettings;
+use cargo_models::edit::LockMode;
 use cargo_models::lockfile::LockfileError;
 use cargo_models::ops::fetch::{FetchOptions, fetch};
-use cargo_models::ops::{self, list, path, verify};
+use cargo_models::ops::{self, add, list, path, remove, update, verify};
+use cargo_models::report::human_size;
 use cargo_models::report::{HumanReporter, JsonReporter, Reporter};
-use cargo_models::{Error, ErrorKind, Project, discover};
+use cargo_models::{Cache, Error, ErrorKind, Lockfile, Project, discover};
 
-use cli::{Cli, Color, Command, GlobalArgs, ListFormat, MessageFormat, VerifyMode};
+use cli::{
+    Cli, Color, Command, GlobalArgs, ListFormat, LockArgs, MessageFormat, NetworkArgs, VerifyMode,
+};
 
 fn main() -> ExitCode {
     // `cargo models fetch` runs `cargo-models models fetch`.
@@ -132,45 +136,182 @@ fn credentials_from_env(human: &HumanReporter) -> Credentials {
     }
 }
 
+fn lock_mode(a: &LockArgs) -> LockMode {
+    if a.frozen {
+        LockMode::Frozen
+    } else if a.locked {
+        LockMode::Locked
+    } else {
+        LockMode::Write
+    }
+}
+
+/// Fetch settings shared by `fetch`, `add` and `update`.
+fn fetch_options(out: &Output, n: &NetworkArgs, lock_timeout: Option<Duration>) -> FetchOptions {
+    FetchOptions {
+        lock_timeout,
+        check_sources: out.ci,
+        transport: TransportSettings {
+            connect_timeout: Duration::from_secs_f64(n.connect_timeout),
+            read_timeout: Duration::from_secs_f64(n.read_timeout),
+            retries: n.retries,
+            backoff: Duration::from_secs_f64(n.backoff),
+            max_retry_after: Duration::from_secs_f64(n.max_retry_after),
+            max_redirects: n.max_redirects,
+            credentials: credentials_from_env(&out.human),
+            ca_bundle: n
+                .ca_bundle
+                .clone()
+                .or_else(|| std::env::var_os("SSL_CERT_FILE").map(PathBuf::from)),
+        },
+        ..FetchOptions::default()
+    }
+}
+
+/// A URL, or a local path made into a `file://` URL.
+fn source_url(arg: &str, cwd: &Path) -> Result<url::Url, Error> {
+    if let Ok(u) = url::Url::parse(arg)
+        && matches!(u.scheme(), "https" | "http" | "file")
+    {
+        return Ok(u);
+    }
+    let path = cwd.join(arg);
+    if !path.is_file() {
+        return Err(Error::Usage(format!(
+            "`{arg}` is neither an http(s) or file URL nor an existing file"
+        )));
+    }
+    url::Url::from_file_path(std::path::absolute(&path).unwrap_or(path))
+        .map_err(|()| Error::Usage(format!("`{arg}` cannot be made a file URL")))
+}
+
 fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
     let g = &cli.global;
-    let lockfile = match &g.lockfile {
-        Some(p) => p.clone(),
-        None => discover::require_lockfile(&out.cwd)?,
+    let found = match &g.lockfile {
+        Some(p) => Some(p.clone()),
+        None => discover::find_lockfile(&out.cwd),
     };
     let cache_dir = discover::cache_dir(g.cache_dir.clone())?;
-    let project = Project::open(&lockfile, &cache_dir)?;
+    let cache = Cache::open(&cache_dir)?;
+    let _shared = cache
+        .lock_shared(|| {
+            out.human
+                .status("Blocking", "waiting for `cargo models gc` to finish")
+        })
+        .map_err(|e| Error::Usage(e.to_string()))?;
     let lock_timeout = g.lock_timeout.map(Duration::from_secs_f64);
+    if let Command::Add(a) = &cli.command {
+        let lockfile = found.unwrap_or_else(|| discover::new_lockfile_path(&out.cwd));
+        let sha256 = match &a.sha256 {
+            Some(h) => Some(
+                h.parse()
+                    .map_err(|e| Error::Usage(format!("--sha256 {e}")))?,
+            ),
+            None => None,
+        };
+        let mode = lock_mode(&a.lock);
+        let mut fetch = fetch_options(out, &a.network, lock_timeout);
+        fetch.offline = mode == LockMode::Frozen;
+        let options = add::AddOptions {
+            url: source_url(&a.url, &out.cwd)?,
+            name: a.name.clone(),
+            sha256,
+            path: a.path.clone(),
+            mirrors: a
+                .mirrors
+                .iter()
+                .map(|m| source_url(m, &out.cwd))
+                .collect::<Result<_, _>>()?,
+            aliases: a.aliases.clone(),
+            mode,
+            fetch,
+        };
+        add::add(&lockfile, &cache, &options, out.reporter())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let lockfile_path = match found {
+        Some(p) => p,
+        None => discover::require_lockfile(&out.cwd)?,
+    };
+    let project = Project {
+        lockfile: Lockfile::load(&lockfile_path)?,
+        cache,
+    };
     match &cli.command {
+        Command::Add(_) => unreachable!("handled above"),
+        Command::Remove(a) => {
+            let removed =
+                remove::remove(&lockfile_path, &a.names, &project.cache, lock_mode(&a.lock))?;
+            for name in removed {
+                out.human.status(
+                    "Removed",
+                    &format!(
+                        "{name} from {}",
+                        out.relative(&project.lockfile.path).display()
+                    ),
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Update(a) => {
+            let mode = lock_mode(&a.lock);
+            let mut options = fetch_options(out, &a.network, lock_timeout);
+            options.offline = mode == LockMode::Frozen;
+            let results = update::update(
+                &lockfile_path,
+                &a.names,
+                &project.cache,
+                mode,
+                &options,
+                out.reporter(),
+            )?;
+            for u in &results {
+                if out.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"reason": "updated", "changed": u.changed(), "model": u})
+                    );
+                } else if u.changed() {
+                    out.human.status(
+                        "Updated",
+                        &format!(
+                            "{}: {} ({}) -> {} ({})",
+                            u.name,
+                            u.old_sha256.short(),
+                            u.old_size.map_or("size not pinned".into(), human_size),
+                            u.sha256.short(),
+                            human_size(u.size)
+                        ),
+                    );
+                } else {
+                    out.human
+                        .status("Unchanged", &format!("{} ({})", u.name, u.sha256.short()));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Fetch(a) => {
             let models = project.lockfile.select(&a.names)?;
+            let mode = lock_mode(&a.lock);
+            let unsized_models: Vec<String> = models
+                .iter()
+                .filter(|m| m.size.is_none())
+                .map(|m| format!("`{}`", m.name))
+                .collect();
+            if !unsized_models.is_empty() {
+                mode.allow(&lockfile_path, || {
+                    format!("pinning the `size` of {}", unsized_models.join(", "))
+                })?;
+            }
             let offline_env = std::env::var("CARGO_NET_OFFLINE").is_ok_and(|v| v == "true");
-            let n = &a.network;
-            let options = FetchOptions {
-                jobs: a.jobs.max(1),
-                offline: a.offline || offline_env,
-                full_verify: a.verify == VerifyMode::Full,
-                force: a.force,
-                lock_timeout,
-                check_sources: if a.check_sources || a.no_check_sources {
-                    a.check_sources
-                } else {
-                    out.ci
-                },
-                transport: TransportSettings {
-                    connect_timeout: Duration::from_secs_f64(n.connect_timeout),
-                    read_timeout: Duration::from_secs_f64(n.read_timeout),
-                    retries: n.retries,
-                    backoff: Duration::from_secs_f64(n.backoff),
-                    max_retry_after: Duration::from_secs_f64(n.max_retry_after),
-                    max_redirects: n.max_redirects,
-                    credentials: credentials_from_env(&out.human),
-                    ca_bundle: n
-                        .ca_bundle
-                        .clone()
-                        .or_else(|| std::env::var_os("SSL_CERT_FILE").map(PathBuf::from)),
-                },
-            };
+            let mut options = fetch_options(out, &a.network, lock_timeout);
+            options.jobs = a.jobs.max(1);
+            options.offline = a.offline || offline_env || mode == LockMode::Frozen;
+            options.full_verify = a.verify == VerifyMode::Full;
+            options.force = a.force;
+            if a.check_sources || a.no_check_sources {
+                options.check_sources = a.check_sources;
+            }
             let report = fetch(
                 &project.lockfile,
                 &models,
@@ -178,6 +319,15 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
                 &options,
                 out.reporter(),
             );
+            let sizes: Vec<_> = models
+                .iter()
+                .zip(&report.results)
+                .filter(|(m, _)| m.size.is_none())
+                .filter_map(|(m, (_, r))| {
+                    r.as_ref().ok().map(|f| (m.name.clone(), m.sha256, f.size))
+                })
+                .collect();
+            update::pin_sizes(&lockfile_path, &project.cache, &sizes)?;
             let failures: Vec<_> = report.failures().collect();
             if failures.is_empty() {
                 return Ok(ExitCode::SUCCESS);

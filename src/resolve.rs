@@ -62,7 +62,11 @@ fn file_names(model: &LockedModel) -> Option<(String, String)> {
         .path_segments()?
         .next_back()
         .filter(|s| !s.is_empty())
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())?;
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })?;
     let stem = match name.rsplit_once('.') {
         Some((stem, _)) if !stem.is_empty() => stem.to_string(),
         _ => name.clone(),

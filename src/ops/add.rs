@@ -35,7 +35,11 @@ pub fn default_name(url: &Url) -> String {
         .path_segments()
         .and_then(|mut s| s.next_back())
         .filter(|s| !s.is_empty())
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .unwrap_or_else(|| "model".to_string());
     let file = file.as_str();
     let stem = match file.rsplit_once('.') {

@@ -1,6 +1,7 @@
 //! Integration tests: the real `cargo-models` binary against a loopback fault-injecting server,
 //! asserting on the cache contents afterwards.
 
+mod authoring;
 mod concurrency;
 mod fetch;
 mod help;

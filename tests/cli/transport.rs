@@ -75,6 +75,7 @@ fn a_server_that_ignores_range_restarts_from_zero() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(ranges(&server, "m"), [None, Some(format!("bytes={MB}-"))]);
     assert_eq!(fs::read(ctx.blob_path(&body)).unwrap(), body);
+    ctx.assert_cache_invariant();
 }
 
 #[test]
@@ -96,6 +97,7 @@ fn a_changed_etag_restarts_from_zero() {
     let second = &server.requests()[1];
     assert_eq!(second.header("if-range"), Some("\"v1\""));
     assert_eq!(fs::read(ctx.blob_path(&body)).unwrap(), body);
+    ctx.assert_cache_invariant();
 }
 
 #[test]
@@ -187,6 +189,7 @@ fn credentials_reach_only_their_host_and_never_cross_a_redirect() {
             assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
         }
     }
+    ctx.assert_cache_invariant();
 }
 
 #[test]
@@ -215,6 +218,7 @@ fn netrc_basic_auth_is_sent_to_its_machine() {
         server.requests()[0].header("authorization"),
         Some("Basic YWxpY2U6cCB3")
     );
+    ctx.assert_cache_invariant();
 }
 
 #[test]
@@ -286,6 +290,7 @@ fn retry_after_is_capped_and_redirect_loops_end() {
         run.stderr
     );
     assert_eq!(server.hits("loop"), 8, "4 requests per attempt, 2 attempts");
+    ctx.assert_cache_invariant();
 }
 
 #[test]
@@ -349,6 +354,7 @@ fn a_url_that_never_served_the_cached_file_is_flagged_and_can_be_proven() {
         1,
         "a proven source is not downloaded again"
     );
+    ctx.assert_cache_invariant();
 }
 
 #[test]
@@ -367,4 +373,5 @@ fn proxies_from_the_environment_are_used() {
         .into();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(proxy.hits("m.bin"), 1);
+    ctx.assert_cache_invariant();
 }

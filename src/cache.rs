@@ -467,10 +467,11 @@ impl Cache {
         Ok(dst)
     }
 
-    /// Takes the lock that serialises edits of the lockfile at `lockfile` (an absolute path),
-    /// so that concurrent `add`s both land.
+    /// Takes the lock that serialises edits of the lockfile at `lockfile`, so that concurrent
+    /// `add`s both land.
     pub fn lock_lockfile(&self, lockfile: &Path) -> Result<BlobLock, LockError> {
-        let (key, _) = crate::hash::hash_reader(lockfile.as_os_str().as_encoded_bytes())
+        let absolute = std::path::absolute(lockfile).unwrap_or_else(|_| lockfile.to_path_buf());
+        let (key, _) = crate::hash::hash_reader(absolute.as_os_str().as_encoded_bytes())
             .expect("hashing memory cannot fail");
         let key = Self::key(&key);
         let path = self

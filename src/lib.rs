@@ -45,6 +45,8 @@ pub enum Error {
     Fetch(Box<ops::fetch::FetchError>),
     #[error(transparent)]
     Edit(#[from] edit::EditError),
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
     #[error(
         "`{name}` is already {} in `{}` (line {line}); choose another name with --name, or use `cargo models update {owner}`",
         if name == owner { "a model".to_string() } else { format!("an alias of model `{owner}`") },
@@ -77,7 +79,7 @@ impl Error {
                 ErrorKind::Input
             }
             Error::Resolve(_) | Error::NoCacheDir(_) => ErrorKind::Input,
-            Error::Lockfile(_) | Error::Cache(_) => ErrorKind::Transfer,
+            Error::Lockfile(_) | Error::Cache(_) | Error::Lock(_) => ErrorKind::Transfer,
             Error::Path(e) => e.kind(),
             Error::Fetch(e) => e.kind(),
             Error::Output(_) | Error::Usage(_) | Error::NameTaken { .. } => ErrorKind::Input,

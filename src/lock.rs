@@ -96,34 +96,35 @@ pub struct CacheLock {
 impl CacheLock {
     /// Takes the lock in shared mode; `on_wait` is called once if `gc` holds it.
     pub fn shared(path: &Path, on_wait: impl FnOnce()) -> Result<CacheLock, LockError> {
-        let file = open(path)?;
-        let err = |source| LockError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        match file.try_lock_shared() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                on_wait();
-                file.lock_shared().map_err(err)?;
-            }
-            Err(TryLockError::Error(e)) => return Err(err(e)),
-        }
-        Ok(CacheLock { _file: file })
+        Self::take(path, true, on_wait)
     }
 
     /// Takes the lock in exclusive mode; `on_wait` is called once if any command holds it.
     pub fn exclusive(path: &Path, on_wait: impl FnOnce()) -> Result<CacheLock, LockError> {
+        Self::take(path, false, on_wait)
+    }
+
+    fn take(path: &Path, shared: bool, on_wait: impl FnOnce()) -> Result<CacheLock, LockError> {
         let file = open(path)?;
         let err = |source| LockError::Open {
             path: path.to_path_buf(),
             source,
         };
-        match file.try_lock() {
+        let attempt = if shared {
+            file.try_lock_shared()
+        } else {
+            file.try_lock()
+        };
+        match attempt {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 on_wait();
-                file.lock().map_err(err)?;
+                if shared {
+                    file.lock_shared()
+                } else {
+                    file.lock()
+                }
+                .map_err(err)?;
             }
             Err(TryLockError::Error(e)) => return Err(err(e)),
         }

@@ -167,9 +167,7 @@ pub fn add(
         None => fetch_new(&name, &sources, cache, &options.fetch, reporter)?,
     };
     let lockfile = {
-        let _guard = cache
-            .lock_lockfile(&std::path::absolute(lockfile_path).unwrap_or(lockfile_path.into()))
-            .map_err(|e| Error::Usage(e.to_string()))?;
+        let _guard = cache.lock_lockfile(lockfile_path)?;
         let mut edit = LockfileEdit::open(lockfile_path)?;
         if lockfile_path.exists() {
             // Another `add` may have landed while this one downloaded.

@@ -27,9 +27,7 @@ pub fn remove(
         let ticked: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
         format!("removing {}", ticked.join(", "))
     })?;
-    let _guard = cache
-        .lock_lockfile(&std::path::absolute(lockfile_path).unwrap_or(lockfile_path.into()))
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let _guard = cache.lock_lockfile(lockfile_path)?;
     let mut edit = LockfileEdit::open(lockfile_path)?;
     for name in &names {
         edit.remove(name);

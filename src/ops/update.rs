@@ -65,9 +65,7 @@ pub fn update(
         let ticked: Vec<String> = changed.iter().map(|u| format!("`{}`", u.name)).collect();
         format!("updating {}", ticked.join(", "))
     })?;
-    let _guard = cache
-        .lock_lockfile(&std::path::absolute(lockfile_path).unwrap_or(lockfile_path.into()))
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let _guard = cache.lock_lockfile(lockfile_path)?;
     let mut edit = LockfileEdit::open(lockfile_path)?;
     for u in &changed {
         edit.set_pin(&u.name, &u.sha256, u.size);
@@ -86,9 +84,7 @@ pub fn pin_sizes(
     if sizes.is_empty() {
         return Ok(());
     }
-    let _guard = cache
-        .lock_lockfile(&std::path::absolute(lockfile_path).unwrap_or(lockfile_path.into()))
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let _guard = cache.lock_lockfile(lockfile_path)?;
     let mut edit = LockfileEdit::open(lockfile_path)?;
     let current = Lockfile::load(lockfile_path)?;
     for (name, sha256, size) in sizes {

@@ -197,8 +197,7 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
         .lock_shared(|| {
             out.human
                 .status("Blocking", "waiting for `cargo models gc` to finish")
-        })
-        .map_err(|e| Error::Usage(e.to_string()))?;
+        })?;
     let lock_timeout = g.lock_timeout.map(Duration::from_secs_f64);
     if let Command::Add(a) = &cli.command {
         let lockfile = found.unwrap_or_else(|| discover::new_lockfile_path(&out.cwd));

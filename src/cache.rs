@@ -9,6 +9,8 @@
 //!   sources-v1/ab/<32 hex>.json    which URLs have served the blob, and when
 //!   tmp-v1/<32 hex>.partial        the download in progress (or left by a killed run), resumable
 //!   tmp-v1/<32 hex>.partial.json   the URL and validator (ETag / Last-Modified) it came from
+//!   usage-v1/                      which lockfiles used the cache and when each blob was last
+//!                                  used, for `gc` (see `usage.rs`)
 //! ```
 //!
 //! Only blobs carry a full 64-hex digest in their file name, so that any file whose name is a
@@ -282,6 +284,16 @@ impl Cache {
         Ok(())
     }
 
+    /// Removes a blob with its stamp and its provenance (`gc`: the blob is no longer wanted,
+    /// unlike a corrupt one whose sources are still worth remembering). Its lock file stays:
+    /// deleting a lock file another process may be waiting on is unsafe. Call with the blob's
+    /// lock held.
+    pub fn purge(&self, digest: &Sha256Digest, lock: &BlobLock) -> Result<(), CacheError> {
+        self.remove(digest, lock)?;
+        let _ = fs::remove_file(self.sources_path(digest));
+        Ok(())
+    }
+
     fn write_stamp(&self, digest: &Sha256Digest) -> Result<(), CacheError> {
         let blob = self.blob_path(digest);
         let meta = fs::metadata(&blob).map_err(CacheError::new(&blob, "could not stat"))?;
@@ -323,6 +335,43 @@ impl Cache {
             }
         }
         removed
+    }
+
+    /// Every file in the temp folder: partial downloads, their metadata, stray temp files.
+    pub fn temp_files(&self) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(self.tmp_dir()) else {
+            return Vec::new();
+        };
+        let mut out: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.path())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Removes a file of the temp folder, whatever its age, unless it belongs to a blob whose
+    /// lock is held (a live process is writing it). For `gc`, which holds the cache lock
+    /// exclusively; the blob lock still guards against a process that does not take the cache
+    /// lock. Returns whether the file was removed (false: in use, or already gone).
+    pub fn remove_temp(&self, path: &Path) -> Result<bool, CacheError> {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let key = name.split('.').next().unwrap_or_default();
+        let _lock = if key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            match BlobLock::try_acquire(&self.lock_path_for_key(key)) {
+                Ok(Some(lock)) => Some(lock),
+                // Busy, or a lock that cannot be opened: the file may be in use; keep it.
+                Ok(None) | Err(_) => return Ok(false),
+            }
+        } else {
+            None
+        };
+        match fs::remove_file(path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(CacheError::new(path, "could not remove")(e)),
+        }
     }
 
     fn partial_paths(&self, digest: &Sha256Digest) -> (PathBuf, PathBuf) {

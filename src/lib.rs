@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod build;
 pub mod cache;
+pub mod diff;
 pub mod discover;
 pub mod download;
 pub mod edit;
@@ -18,6 +19,7 @@ pub mod lockfile;
 pub mod ops;
 pub mod report;
 pub mod resolve;
+pub mod usage;
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +47,8 @@ pub enum Error {
     Fetch(Box<ops::fetch::FetchError>),
     #[error(transparent)]
     Edit(#[from] edit::EditError),
+    #[error(transparent)]
+    Diff(#[from] ops::diff::DiffError),
     #[error(transparent)]
     Lock(#[from] lock::LockError),
     #[error(
@@ -81,6 +85,7 @@ impl Error {
             Error::Resolve(_) | Error::NoCacheDir(_) => ErrorKind::Input,
             Error::Lockfile(_) | Error::Cache(_) | Error::Lock(_) => ErrorKind::Transfer,
             Error::Path(e) => e.kind(),
+            Error::Diff(e) => e.kind(),
             Error::Fetch(e) => e.kind(),
             Error::Output(_) | Error::Usage(_) | Error::NameTaken { .. } => ErrorKind::Input,
             Error::Edit(edit::EditError::Read { .. } | edit::EditError::Write { .. }) => {
@@ -122,7 +127,9 @@ impl Project {
     /// The verified cached file of the entry `name`; never downloads.
     pub fn model_path(&self, name: &str) -> Result<PathBuf, Error> {
         let model = self.lockfile.select(&[name.to_string()])?[0];
-        Ok(ops::path::verified_path(model, &self.cache, None)?)
+        let path = ops::path::verified_path(model, &self.cache, None)?;
+        usage::record_use(&self.cache, &self.lockfile.path, [&model.sha256]);
+        Ok(path)
     }
 }
 

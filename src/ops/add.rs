@@ -67,20 +67,14 @@ pub fn default_name(url: &Url) -> String {
 /// For a Hugging Face URL that follows a branch (`resolve/main/…`) rather than a commit, the
 /// warning to give, with the pinned form to use.
 pub fn moving_revision(url: &Url) -> Option<String> {
+    let rev = crate::diff::revision(url)
+        .filter(|r| r.forge == crate::diff::Forge::HuggingFace && !r.is_commit())?;
     let host = url.host_str()?;
-    if !matches!(host, "huggingface.co" | "hf.co") {
-        return None;
-    }
-    let parts: Vec<&str> = url.path_segments()?.collect();
-    let at = parts.iter().position(|p| *p == "resolve")?;
-    let rev = parts.get(at + 1)?;
-    if rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let mut pinned = parts.clone();
-    pinned[at + 1] = "<commit>";
+    let mut pinned: Vec<&str> = url.path_segments()?.collect();
+    pinned[rev.segment] = "<commit>";
     Some(format!(
-        "{url} follows the branch `{rev}`, so the file behind it can change; pin a commit instead: https://{host}/{} (the commit is on the model's page, or in the `X-Repo-Commit` header of the response)",
+        "{url} follows the branch `{}`, so the file behind it can change; pin a commit instead: https://{host}/{} (the commit is on the model's page, or in the `X-Repo-Commit` header of the response)",
+        rev.name,
         pinned.join("/")
     ))
 }
@@ -184,6 +178,7 @@ pub fn add(
         });
         edit.save()?
     };
+    crate::usage::record_use(cache, &lockfile.path, [&sha256]);
     reporter.event(&Event::Added {
         name: &name,
         sha256: &sha256,

@@ -352,6 +352,12 @@ pub fn fetch(
         (model.name.clone(), result)
     });
     let report = FetchReport { results };
+    let ready = models
+        .iter()
+        .zip(&report.results)
+        .filter(|(_, (_, r))| r.is_ok())
+        .map(|(m, _)| &m.sha256);
+    crate::usage::record_use(cache, &lockfile.path, ready);
     let downloaded: Vec<&Fetched> = report
         .results
         .iter()

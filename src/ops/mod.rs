@@ -1,7 +1,10 @@
 //! One module per command: the logic of `fetch`, `verify`, `list` and `path`.
 
 pub mod add;
+pub mod cache_info;
+pub mod diff;
 pub mod fetch;
+pub mod gc;
 pub mod list;
 pub mod path;
 pub mod remove;

@@ -57,6 +57,7 @@ pub fn update(
             size,
         });
     }
+    crate::usage::record_use(cache, &lockfile.path, results.iter().map(|u| &u.sha256));
     let changed: Vec<&Updated> = results.iter().filter(|u| u.changed()).collect();
     if changed.is_empty() {
         return Ok(results);

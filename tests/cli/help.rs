@@ -14,6 +14,9 @@ fn help_of_every_command() {
         &["add"],
         &["remove"],
         &["update"],
+        &["diff"],
+        &["gc"],
+        &["cache"],
     ] {
         let mut args: Vec<&str> = cmd.to_vec();
         args.push("--help");

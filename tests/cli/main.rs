@@ -3,7 +3,9 @@
 
 mod authoring;
 mod concurrency;
+mod diff;
 mod fetch;
+mod gc;
 mod help;
 mod lockfile;
 mod query;

@@ -102,6 +102,19 @@ pub enum Command {
     Remove(RemoveArgs),
     /// Download models again from their URL and re-pin those whose content changed
     Update(UpdateArgs),
+    /// Remove cached models that no lockfile uses any more, and leftover temporary files
+    ///
+    /// A blob pinned by a lockfile that still exists is never removed (unless --all); the
+    /// lockfiles are those that fetch, verify and path have used with this cache, as `cargo
+    /// models cache` lists them. With neither --max-size nor --older-than, every other blob goes;
+    /// otherwise those not used for longer than --older-than, then more, least recently used
+    /// first, while the cache is larger than --max-size. Waits for other cargo-models processes
+    /// using the cache to finish.
+    Gc(GcArgs),
+    /// Print the cache's location, size and blob count, and the lockfiles that use it
+    Cache(CacheArgs),
+    /// Show how models.lock changed between two git revisions or files, for review
+    Diff(DiffArgs),
 }
 
 #[derive(Debug, Args)]
@@ -334,4 +347,76 @@ pub struct ListArgs {
 pub enum ListFormat {
     Text,
     Json,
+}
+
+pub const DIFF_EXIT_CODES: &str = "\
+Exit codes:
+  0  success, whether or not there are changes
+  1  with --exit-code: there are changes
+  2  bad input: an invalid lockfile, an argument that is neither a file nor a git revision
+  3  git failed";
+
+#[derive(Debug, Args)]
+#[command(after_help = DIFF_EXIT_CODES)]
+pub struct DiffArgs {
+    /// The old lockfile: a git revision (HEAD~1, origin/main), or a lockfile's path
+    /// [default: HEAD]
+    pub old: Option<String>,
+
+    /// The new lockfile: a git revision, or a lockfile's path [default: the lockfile in the
+    /// working tree]
+    pub new: Option<String>,
+
+    /// Output format: text (colored on a terminal), markdown (a table and the flags, for a
+    /// pull-request comment or a step summary) or json
+    #[arg(long, value_enum, value_name = "FMT", default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+
+    /// Exit with 1 when there are changes (as `git diff --exit-code`)
+    #[arg(long)]
+    pub exit_code: bool,
+
+    /// Print the lockfile FILE with one line per model, sorted, for a git diff driver's
+    /// textconv, and exit
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["old", "new", "exit_code"])]
+    pub textconv: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct GcArgs {
+    /// Remove unused blobs, least recently used first, until all blobs take at most SIZE:
+    /// bytes, or with a unit: 20GB (powers of 1000), 500MiB or 1.5G (powers of 1024)
+    #[arg(long, value_name = "SIZE", value_parser = cargo_models::ops::gc::parse_size)]
+    pub max_size: Option<u64>,
+
+    /// Remove unused blobs not used for AGE: 30d, 12h, 90m, 45s
+    #[arg(long, value_name = "AGE", value_parser = cargo_models::ops::gc::parse_age)]
+    pub older_than: Option<std::time::Duration>,
+
+    /// Print what would be removed; remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also remove blobs that lockfiles on disk still pin
+    #[arg(long)]
+    pub all: bool,
+
+    /// Output format: status lines on stderr, or the report as JSON on stdout
+    #[arg(long, value_enum, value_name = "FMT", default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Output format
+    #[arg(long, value_enum, value_name = "FMT", default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
 }

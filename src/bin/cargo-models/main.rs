@@ -14,7 +14,7 @@ use cargo_models::download::TransportSettings;
 use cargo_models::edit::LockMode;
 use cargo_models::lockfile::LockfileError;
 use cargo_models::ops::fetch::{FetchOptions, fetch};
-use cargo_models::ops::{self, add, list, path, remove, update, verify};
+use cargo_models::ops::{self, add, list, remove, update, verify};
 use cargo_models::report::human_size;
 use cargo_models::report::{HumanReporter, JsonReporter, Reporter};
 use cargo_models::{Cache, Error, ErrorKind, Lockfile, Project, discover};
@@ -65,11 +65,7 @@ struct Output {
 impl Output {
     fn new(g: &GlobalArgs) -> Output {
         let tty = std::io::stderr().is_terminal();
-        let color = match g.color {
-            Color::Always => true,
-            Color::Never => false,
-            Color::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        };
+        let color = use_color(g.color, tty);
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
         let json = g.message_format == MessageFormat::Json;
         Output {
@@ -94,7 +90,17 @@ impl Output {
 
     fn render_error(&self, e: &Error) {
         match e {
-            Error::Lockfile(LockfileError::Invalid { path, problems }) => {
+            Error::Lockfile(e) => self.render_lockfile_error(e),
+            Error::Diff(ops::diff::DiffError::Lockfiles(errors)) => {
+                errors.iter().for_each(|e| self.render_lockfile_error(e))
+            }
+            other => self.human.error(&other.to_string()),
+        }
+    }
+
+    fn render_lockfile_error(&self, e: &LockfileError) {
+        match e {
+            LockfileError::Invalid { path, problems } => {
                 for p in problems {
                     self.human
                         .error(&format!("`{}`:{p}", self.relative(path).display()));
@@ -102,6 +108,15 @@ impl Output {
             }
             other => self.human.error(&other.to_string()),
         }
+    }
+}
+
+/// Whether to color a stream, given `--color` and whether the stream is a terminal.
+fn use_color(choice: Color, tty: bool) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     }
 }
 
@@ -186,18 +201,26 @@ fn source_url(arg: &str, cwd: &Path) -> Result<url::Url, Error> {
 }
 
 fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
+    if let Command::Diff(a) = &cli.command {
+        return run_diff(a, &cli.global, out);
+    }
     let g = &cli.global;
+    // Before the shared cache lock: `gc` takes it exclusively, `cache` only reads.
+    match &cli.command {
+        Command::Gc(a) => return run_gc(a, g, out),
+        Command::Cache(a) => return run_cache(a, g),
+        _ => {}
+    }
     let found = match &g.lockfile {
         Some(p) => Some(p.clone()),
         None => discover::find_lockfile(&out.cwd),
     };
     let cache_dir = discover::cache_dir(g.cache_dir.clone())?;
     let cache = Cache::open(&cache_dir)?;
-    let _shared = cache
-        .lock_shared(|| {
-            out.human
-                .status("Blocking", "waiting for `cargo models gc` to finish")
-        })?;
+    let _shared = cache.lock_shared(|| {
+        out.human
+            .status("Blocking", "waiting for `cargo models gc` to finish")
+    })?;
     let lock_timeout = g.lock_timeout.map(Duration::from_secs_f64);
     if let Command::Add(a) = &cli.command {
         let lockfile = found.unwrap_or_else(|| discover::new_lockfile_path(&out.cwd));
@@ -237,7 +260,9 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
         cache,
     };
     match &cli.command {
-        Command::Add(_) => unreachable!("handled above"),
+        Command::Add(_) | Command::Gc(_) | Command::Cache(_) | Command::Diff(_) => {
+            unreachable!("handled above")
+        }
         Command::Remove(a) => {
             let removed =
                 remove::remove(&lockfile_path, &a.names, &project.cache, lock_mode(&a.lock))?;
@@ -350,6 +375,12 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
             let jobs = a.jobs.unwrap_or_else(ops::default_hash_jobs).max(1);
             let results =
                 verify::verify(&models, &project.cache, jobs, lock_timeout, out.reporter());
+            let ok = models
+                .iter()
+                .zip(&results)
+                .filter(|(_, (_, v))| v.is_ok())
+                .map(|(m, _)| &m.sha256);
+            cargo_models::usage::record_use(&project.cache, &project.lockfile.path, ok);
             let bad: Vec<_> = results.iter().filter(|(_, v)| !v.is_ok()).collect();
             if bad.is_empty() {
                 return Ok(ExitCode::SUCCESS);
@@ -371,9 +402,7 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
             }))
         }
         Command::Path(a) => {
-            let model = project.lockfile.select(std::slice::from_ref(&a.name))?[0];
-            let p = path::verified_path(model, &project.cache, lock_timeout)?;
-            println!("{}", p.display());
+            println!("{}", project.model_path(&a.name)?.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::List(a) => {
@@ -389,4 +418,90 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `gc` works on the cache alone: no lockfile needed.
+fn run_gc(a: &cli::GcArgs, g: &GlobalArgs, out: &Output) -> Result<ExitCode, Error> {
+    use cargo_models::ops::gc;
+    let cache = Cache::open(&discover::cache_dir(g.cache_dir.clone())?)?;
+    let options = gc::GcOptions {
+        max_size: a.max_size,
+        older_than: a.older_than,
+        dry_run: a.dry_run,
+        all: a.all,
+    };
+    let waiting = || {
+        out.human.status(
+            "Blocking",
+            "waiting for other cargo-models processes using the cache",
+        )
+    };
+    let report = match gc::gc(&cache, &options, waiting) {
+        Ok(report) => report,
+        Err(e) => {
+            out.human.error(&e.to_string());
+            return Ok(exit(e.kind()));
+        }
+    };
+    match a.format {
+        ListFormat::Text => {
+            for (verb, message) in gc::render(&report, std::time::SystemTime::now()) {
+                out.human.status(verb, &message);
+            }
+        }
+        ListFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("report serializes")
+        ),
+    }
+    for warning in report.warnings() {
+        out.human.warning(&warning);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cache` works on the cache alone: no lockfile needed, and no lock (it only reads).
+fn run_cache(a: &cli::CacheArgs, g: &GlobalArgs) -> Result<ExitCode, Error> {
+    use cargo_models::ops::cache_info;
+    let cache = Cache::open(&discover::cache_dir(g.cache_dir.clone())?)?;
+    let info = cache_info::cache_info(&cache);
+    match a.format {
+        ListFormat::Text => print!("{}", cache_info::render(&info)),
+        ListFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&info).expect("info serializes")
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `diff` needs no cache, and no lockfile on disk.
+fn run_diff(a: &cli::DiffArgs, g: &GlobalArgs, out: &Output) -> Result<ExitCode, Error> {
+    use cargo_models::diff::{render_json, render_markdown, render_text};
+    use std::io::Write;
+    let (text, changed) = match &a.textconv {
+        Some(file) => (ops::diff::textconv(file)?, false),
+        None => {
+            let lockfile = g.lockfile.clone().unwrap_or_else(|| {
+                discover::find_lockfile(&out.cwd)
+                    .unwrap_or_else(|| discover::new_lockfile_path(&out.cwd))
+            });
+            let diff = ops::diff::diff(&ops::diff::DiffOptions {
+                old: a.old.clone(),
+                new: a.new.clone(),
+                lockfile,
+                cwd: out.cwd.clone(),
+            })?;
+            let text = match a.format {
+                cli::DiffFormat::Text => {
+                    render_text(&diff, use_color(g.color, std::io::stdout().is_terminal()))
+                }
+                cli::DiffFormat::Markdown => render_markdown(&diff),
+                cli::DiffFormat::Json => render_json(&diff),
+            };
+            (text, diff.has_changes())
+        }
+    };
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    Ok(ExitCode::from(u8::from(a.exit_code && changed)))
 }

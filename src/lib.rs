@@ -13,6 +13,7 @@ pub mod download;
 pub mod edit;
 pub mod error;
 pub mod fs;
+pub mod github;
 pub mod hash;
 pub mod lock;
 pub mod lockfile;

@@ -6,6 +6,7 @@ mod concurrency;
 mod diff;
 mod fetch;
 mod gc;
+mod github;
 mod help;
 mod lockfile;
 mod query;

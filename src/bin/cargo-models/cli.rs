@@ -53,10 +53,11 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
 
-    /// How to print progress and results: human text on stderr, or one JSON object per line on
-    /// stdout
-    #[arg(long, global = true, value_enum, value_name = "FMT", default_value_t = MessageFormat::Human)]
-    pub message_format: MessageFormat,
+    /// How to print progress and results: human text on stderr; one JSON object per line on
+    /// stdout; or GitHub Actions annotations, step summary and outputs besides the human text
+    /// [default: github when GITHUB_ACTIONS=true, else human]
+    #[arg(long, global = true, value_enum, value_name = "FMT")]
+    pub message_format: Option<MessageFormat>,
 
     /// When to color output
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = Color::Auto)]
@@ -77,6 +78,7 @@ pub struct GlobalArgs {
 pub enum MessageFormat {
     Human,
     Json,
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

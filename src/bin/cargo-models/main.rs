@@ -12,6 +12,7 @@ use clap::Parser;
 use cargo_models::auth::{Credentials, Netrc};
 use cargo_models::download::TransportSettings;
 use cargo_models::edit::LockMode;
+use cargo_models::github::{self, GithubReporter, GithubSettings};
 use cargo_models::lockfile::LockfileError;
 use cargo_models::ops::fetch::{FetchOptions, fetch};
 use cargo_models::ops::{self, add, list, remove, update, verify};
@@ -58,6 +59,8 @@ fn exit(kind: ErrorKind) -> ExitCode {
 struct Output {
     human: HumanReporter,
     json: bool,
+    /// GitHub Actions annotations, summary and outputs.
+    github: bool,
     ci: bool,
     cwd: PathBuf,
 }
@@ -67,10 +70,18 @@ impl Output {
         let tty = std::io::stderr().is_terminal();
         let color = use_color(g.color, tty);
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
-        let json = g.message_format == MessageFormat::Json;
+        let format = g.message_format.unwrap_or(
+            if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+                MessageFormat::Github
+            } else {
+                MessageFormat::Human
+            },
+        );
+        let json = format == MessageFormat::Json;
         Output {
             human: HumanReporter::new(tty && !ci && !json, g.quiet, color, g.verbose > 0),
             json,
+            github: format == MessageFormat::Github,
             ci,
             cwd: std::env::current_dir().unwrap_or_default(),
         }
@@ -86,6 +97,29 @@ impl Output {
 
     fn relative<'a>(&self, p: &'a Path) -> &'a Path {
         p.strip_prefix(&self.cwd).unwrap_or(p)
+    }
+
+    /// The lockfile as GitHub annotations name it: relative to `$GITHUB_WORKSPACE`.
+    fn workspace_relative(&self, p: &Path) -> String {
+        let base = std::env::var_os("GITHUB_WORKSPACE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.cwd.clone());
+        let base = std::fs::canonicalize(&base).unwrap_or(base);
+        let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        p.strip_prefix(&base).unwrap_or(&p).display().to_string()
+    }
+
+    /// The reporter for `fetch` and `verify`: in GitHub mode, one that also annotates and
+    /// collects the summary and outputs.
+    fn github_reporter<'a>(&'a self, lockfile: &Lockfile) -> Option<GithubReporter<'a>> {
+        self.github.then(|| {
+            let settings = GithubSettings {
+                summary: std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+                output: std::env::var_os("GITHUB_OUTPUT").map(PathBuf::from),
+                lockfile: self.workspace_relative(&lockfile.path),
+            };
+            GithubReporter::new(&self.human, settings, lockfile)
+        })
     }
 
     fn render_error(&self, e: &Error) {
@@ -104,6 +138,12 @@ impl Output {
                 for p in problems {
                     self.human
                         .error(&format!("`{}`:{p}", self.relative(path).display()));
+                }
+                if self.github {
+                    let file = self.workspace_relative(path);
+                    for line in github::lockfile_problems(&file, problems) {
+                        println!("{line}");
+                    }
                 }
             }
             other => self.human.error(&other.to_string()),
@@ -336,13 +376,21 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
             if a.check_sources || a.no_check_sources {
                 options.check_sources = a.check_sources;
             }
+            let github = out.github_reporter(&project.lockfile);
+            let reporter: &dyn Reporter = match &github {
+                Some(g) => g,
+                None => out.reporter(),
+            };
             let report = fetch(
                 &project.lockfile,
                 &models,
                 &project.cache,
                 &options,
-                out.reporter(),
+                reporter,
             );
+            if let Some(g) = &github {
+                g.finish("fetch");
+            }
             let sizes: Vec<_> = models
                 .iter()
                 .zip(&report.results)
@@ -373,8 +421,15 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
         Command::Verify(a) => {
             let models = project.lockfile.select(&a.names)?;
             let jobs = a.jobs.unwrap_or_else(ops::default_hash_jobs).max(1);
-            let results =
-                verify::verify(&models, &project.cache, jobs, lock_timeout, out.reporter());
+            let github = out.github_reporter(&project.lockfile);
+            let reporter: &dyn Reporter = match &github {
+                Some(g) => g,
+                None => out.reporter(),
+            };
+            let results = verify::verify(&models, &project.cache, jobs, lock_timeout, reporter);
+            if let Some(g) = &github {
+                g.finish("verify");
+            }
             let ok = models
                 .iter()
                 .zip(&results)

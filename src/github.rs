@@ -92,6 +92,17 @@ struct Row {
     detail: Option<String>,
 }
 
+/// What an event says of a model, before the lockfile fills in the rest of its [`Row`].
+#[derive(Default)]
+struct Outcome {
+    result: String,
+    failed: bool,
+    seconds: Option<f64>,
+    path: Option<PathBuf>,
+    detail: Option<String>,
+    size: Option<u64>,
+}
+
 /// Human output on stderr, plus annotations on stdout; [`GithubReporter::finish`] writes the
 /// step summary and outputs.
 pub struct GithubReporter<'a> {
@@ -133,28 +144,20 @@ impl<'a> GithubReporter<'a> {
         );
     }
 
-    fn row(
-        &self,
-        name: &str,
-        result: &str,
-        failed: bool,
-        seconds: Option<f64>,
-        path: Option<PathBuf>,
-        detail: Option<String>,
-        size: Option<u64>,
-    ) {
+    /// Records a model's result; `sha256` and a missing `size` come from the lockfile.
+    fn row(&self, name: &str, row: Outcome) {
         let Some((_, pinned, sha256)) = self.models.get(name) else {
             return;
         };
         self.rows.lock().unwrap().push(Row {
             name: name.to_string(),
             sha256: *sha256,
-            size: size.or(*pinned),
-            result: result.to_string(),
-            failed,
-            seconds,
-            path,
-            detail,
+            size: row.size.or(*pinned),
+            result: row.result,
+            failed: row.failed,
+            seconds: row.seconds,
+            path: row.path,
+            detail: row.detail,
         });
     }
 
@@ -262,23 +265,37 @@ impl Reporter for GithubReporter<'_> {
                 };
                 self.row(
                     name,
-                    result,
-                    false,
-                    Some(*seconds),
-                    Some(path.to_path_buf()),
-                    None,
-                    Some(*size),
+                    Outcome {
+                        result: result.into(),
+                        seconds: Some(*seconds),
+                        path: Some(path.to_path_buf()),
+                        size: Some(*size),
+                        ..Outcome::default()
+                    },
                 );
             }
             Event::ModelFailed { name, error } => {
                 let text = error.to_string();
                 self.annotate(name, error.summary(), &text);
-                self.row(name, error.summary(), true, None, None, Some(text), None);
+                self.row(
+                    name,
+                    Outcome {
+                        result: error.summary().into(),
+                        failed: true,
+                        detail: Some(text),
+                        ..Outcome::default()
+                    },
+                );
             }
             Event::Verified { name, verdict, .. } => match verdict {
-                Verdict::Ok { size } => {
-                    self.row(name, "verified", false, None, None, None, Some(*size))
-                }
+                Verdict::Ok { size } => self.row(
+                    name,
+                    Outcome {
+                        result: "verified".into(),
+                        size: Some(*size),
+                        ..Outcome::default()
+                    },
+                ),
                 other => {
                     let (title, text) = match other {
                         Verdict::Missing => (
@@ -297,7 +314,15 @@ impl Reporter for GithubReporter<'_> {
                         Verdict::Ok { .. } => unreachable!(),
                     };
                     self.annotate(name, &title, &text);
-                    self.row(name, &title, true, None, None, Some(text), None);
+                    self.row(
+                        name,
+                        Outcome {
+                            result: title,
+                            failed: true,
+                            detail: Some(text),
+                            ..Outcome::default()
+                        },
+                    );
                 }
             },
             _ => {}

@@ -6,6 +6,8 @@
 //!   blobs-v1/sha256/ab/<64 hex>    verified content, read-only; the name is the SHA-256 of the bytes
 //!   stamps-v1/ab/<32 hex>.json     size, mtime and inode of the blob when it was last verified
 //!   locks-v1/ab/<32 hex>.lock      one exclusive lock per blob (see `lock.rs`)
+//!   locks-v1/cache.lock            shared by every command, exclusive for `gc`
+//!   locks-v1/lockfiles/<32 hex>.lock  serialises edits of one lockfile
 //!   sources-v1/ab/<32 hex>.json    which URLs have served the blob, and when
 //!   tmp-v1/<32 hex>.partial        the download in progress (or left by a killed run), resumable
 //!   tmp-v1/<32 hex>.partial.json   the URL and validator (ETag / Last-Modified) it came from

@@ -79,7 +79,13 @@ pub enum TransportInitError {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum SourceError {
     /// The whole body arrived, but its hash or size differs from the pin.
-    Mismatch { sha256: Sha256Digest, size: u64 },
+    Mismatch {
+        sha256: Sha256Digest,
+        size: u64,
+        /// Why, from the header of a safetensors or GGUF file; see [`crate::formats::diagnose`].
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cause: Option<String>,
+    },
     /// More bytes arrived than the pinned size; reading stopped at `limit + 1`.
     TooLong { limit: u64 },
     /// The server announced a `Content-Length` other than the pinned size; nothing was read.
@@ -111,7 +117,9 @@ impl SourceError {
 impl fmt::Display for SourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SourceError::Mismatch { sha256, size } => write!(f, "sha256 {sha256}  {size} bytes"),
+            SourceError::Mismatch { sha256, size, .. } => {
+                write!(f, "sha256 {sha256}  {size} bytes")
+            }
             SourceError::TooLong { limit } => {
                 write!(
                     f,

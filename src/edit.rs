@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, value};
 
+use crate::formats::Fingerprint;
 use crate::fs::write_atomic;
 use crate::hash::Sha256Digest;
 use crate::lockfile::{Lockfile, LockfileError, VERSION};
@@ -21,6 +22,8 @@ pub struct NewModel {
     pub url: String,
     pub sha256: Sha256Digest,
     pub size: u64,
+    /// The structural fingerprint, for safetensors and GGUF files.
+    pub fingerprint: Option<Fingerprint>,
     pub mirrors: Vec<String>,
     pub aliases: Vec<String>,
     pub path: Option<String>,
@@ -150,6 +153,9 @@ impl LockfileEdit {
         t.insert("url", value(&m.url));
         t.insert("sha256", value(m.sha256.to_hex()));
         t.insert("size", value(i64::try_from(m.size).unwrap_or(i64::MAX)));
+        if let Some(f) = &m.fingerprint {
+            t.insert("fingerprint", value(f.to_string()));
+        }
         if !m.mirrors.is_empty() {
             t.insert("mirrors", value(m.mirrors.iter().collect::<Array>()));
         }
@@ -193,6 +199,21 @@ impl LockfileEdit {
         };
         set_keeping_decor(t, "sha256", value(sha256.to_hex()));
         set_keeping_decor(t, "size", value(i64::try_from(size).unwrap_or(i64::MAX)));
+        true
+    }
+
+    /// Sets the `fingerprint` of `name`, or removes it (`None`), so it never describes an old
+    /// pin.
+    pub fn set_fingerprint(&mut self, name: &str, fingerprint: Option<&Fingerprint>) -> bool {
+        let Some(t) = self.find(name) else {
+            return false;
+        };
+        match fingerprint {
+            Some(f) => set_keeping_decor(t, "fingerprint", value(f.to_string())),
+            None => {
+                t.remove("fingerprint");
+            }
+        }
         true
     }
 
@@ -249,6 +270,7 @@ mod tests {
             url: format!("https://example.org/{name}.gguf"),
             sha256: digest(c),
             size: 42,
+            fingerprint: None,
             mirrors: vec![],
             aliases: vec![],
             path: None,

@@ -302,12 +302,20 @@ impl Reporter for GithubReporter<'_> {
                             "model missing".to_string(),
                             format!("`{name}` is not in the cache; run `cargo models fetch`"),
                         ),
-                        Verdict::Corrupt { actual, size } => (
+                        Verdict::Corrupt {
+                            actual,
+                            size,
+                            cause,
+                        } => (
                             "model hash mismatch".to_string(),
                             format!(
-                                "`{name}` was corrupt in the cache (sha256 {actual}, {size} bytes) and was removed"
+                                "`{name}` was corrupt in the cache (sha256 {actual}, {size} bytes) and was removed{}",
+                                cause.as_ref().map_or(String::new(), |c| format!("; {c}"))
                             ),
                         ),
+                        Verdict::Mismatch { message } => {
+                            ("model mismatch (fast check)".to_string(), message.clone())
+                        }
                         Verdict::Failed { message } => {
                             ("model could not be verified".to_string(), message.clone())
                         }

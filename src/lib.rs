@@ -12,6 +12,7 @@ pub mod discover;
 pub mod download;
 pub mod edit;
 pub mod error;
+pub mod formats;
 pub mod fs;
 pub mod github;
 pub mod hash;
@@ -52,6 +53,8 @@ pub enum Error {
     Diff(#[from] ops::diff::DiffError),
     #[error(transparent)]
     Lock(#[from] lock::LockError),
+    #[error(transparent)]
+    Inspect(#[from] ops::inspect::InspectError),
     #[error(
         "`{name}` is already {} in `{}` (line {line}); choose another name with --name, or use `cargo models update {owner}`",
         if name == owner { "a model".to_string() } else { format!("an alias of model `{owner}`") },
@@ -87,6 +90,7 @@ impl Error {
             Error::Lockfile(_) | Error::Cache(_) | Error::Lock(_) => ErrorKind::Transfer,
             Error::Path(e) => e.kind(),
             Error::Diff(e) => e.kind(),
+            Error::Inspect(e) => e.kind(),
             Error::Fetch(e) => e.kind(),
             Error::Output(_) | Error::Usage(_) | Error::NameTaken { .. } => ErrorKind::Input,
             Error::Edit(edit::EditError::Read { .. } | edit::EditError::Write { .. }) => {

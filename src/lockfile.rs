@@ -12,6 +12,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 use url::Url;
 
+use crate::formats::Fingerprint;
 use crate::hash::Sha256Digest;
 use crate::resolve::ResolveError;
 
@@ -23,7 +24,14 @@ pub const VERSION: u32 = 1;
 pub const FILE_NAME: &str = "models.lock";
 
 const MODEL_KEYS: &[&str] = &[
-    "name", "url", "sha256", "size", "mirrors", "path", "aliases",
+    "name",
+    "url",
+    "sha256",
+    "size",
+    "mirrors",
+    "path",
+    "aliases",
+    "fingerprint",
 ];
 
 /// A parsed, validated `models.lock`.
@@ -50,6 +58,9 @@ pub struct LockedModel {
     pub path: Option<PathBuf>,
     /// Other names the entry is known by.
     pub aliases: Vec<String>,
+    /// The structural fingerprint of a safetensors or GGUF file's header, for `verify --fast`
+    /// and mismatch diagnosis.
+    pub fingerprint: Option<Fingerprint>,
     /// 1-based line of the entry's `[[model]]` header.
     pub line: usize,
     /// 1-based line of the entry's `sha256` key.
@@ -448,6 +459,18 @@ impl Parser<'_> {
         }
         let path = table.get("path").and_then(|v| self.link_path(v, entry));
         let aliases = self.aliases(table, entry);
+        let fingerprint = match table.get("fingerprint") {
+            None => None,
+            Some(v) => self.string(v, "fingerprint", entry).and_then(|raw| {
+                match raw.parse::<Fingerprint>() {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        self.problem(v.span(), entry, format!("`fingerprint` {e}"));
+                        None
+                    }
+                }
+            }),
+        };
         if self.problems.len() > before {
             return None;
         }
@@ -459,6 +482,7 @@ impl Parser<'_> {
             mirrors,
             path,
             aliases: aliases.into_iter().map(|(a, _)| a).collect(),
+            fingerprint,
             line,
             sha256_line,
         })
@@ -681,7 +705,7 @@ mod tests {
                 "3:8: `name` `a/b` contains `/`; names may use only letters, digits, `.`, `_` and `-`",
                 "4:7: `url` scheme `ftp` is not supported; use https, http or file",
                 "5:10: `sha256` must be 64 hex digits, found 3",
-                "9:1: model `ok`: unknown key `sha265`; did you mean `sha256`? expected one of: name, url, sha256, size, mirrors, path, aliases",
+                "9:1: model `ok`: unknown key `sha265`; did you mean `sha256`? expected one of: name, url, sha256, size, mirrors, path, aliases, fingerprint",
                 "6:1: model `ok`: missing required key `sha256`; `cargo models add URL` computes it",
                 "10:8: model `ok`: `path` `../up` contains `..`; it must stay inside the lockfile's folder",
             ]

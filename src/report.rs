@@ -361,8 +361,18 @@ impl Reporter for HumanReporter {
                     "`{name}` is missing from the cache (sha256 {}); run `cargo models fetch`",
                     sha256.short()
                 )),
-                Verdict::Corrupt { actual, size } => self.error(&format!(
-                    "`{name}` was corrupt in the cache\n  expected: sha256 {sha256}\n  actual:   sha256 {actual}  {size} bytes\n  the corrupt file was removed; run `cargo models fetch` to download it again"
+                Verdict::Corrupt {
+                    actual,
+                    size,
+                    cause,
+                } => self.error(&format!(
+                    "`{name}` was corrupt in the cache\n  expected: sha256 {sha256}\n  actual:   sha256 {actual}  {size} bytes\n{}  the corrupt file was removed; run `cargo models fetch` to download it again",
+                    cause
+                        .as_ref()
+                        .map_or(String::new(), |c| format!("  cause:    {c}\n"))
+                )),
+                Verdict::Mismatch { message } => self.error(&format!(
+                    "`{name}` failed the fast check: {message}; run `cargo models verify {name}` to rehash it"
                 )),
                 Verdict::Failed { message } => {
                     self.error(&format!("could not verify `{name}`: {message}"))

@@ -8,6 +8,7 @@ use url::Url;
 use crate::Error;
 use crate::cache::Cache;
 use crate::edit::{LockMode, LockfileEdit, NewModel};
+use crate::formats::Fingerprint;
 use crate::hash::Sha256Digest;
 use crate::lockfile::{LockedModel, Lockfile, name_problem};
 use crate::ops::fetch::{FetchOptions, fetch, fetch_new};
@@ -145,6 +146,7 @@ pub fn add(
                 mirrors: options.mirrors.clone(),
                 path: None,
                 aliases: Vec::new(),
+                fingerprint: None,
                 line: 0,
                 sha256_line: 0,
             };
@@ -160,6 +162,7 @@ pub fn add(
         }
         None => fetch_new(&name, &sources, cache, &options.fetch, reporter)?,
     };
+    let fingerprint = fingerprint(cache, &sha256, &name, reporter);
     let lockfile = {
         let _guard = cache.lock_lockfile(lockfile_path)?;
         let mut edit = LockfileEdit::open(lockfile_path)?;
@@ -172,6 +175,7 @@ pub fn add(
             url: options.url.to_string(),
             sha256,
             size,
+            fingerprint,
             mirrors: options.mirrors.iter().map(ToString::to_string).collect(),
             aliases: options.aliases.clone(),
             path: options.path.clone(),
@@ -193,6 +197,26 @@ pub fn add(
         }
     }
     Ok(lockfile)
+}
+
+/// The structural fingerprint of the cached blob `sha256`, read from its header; `None` for
+/// other formats, and with a warning for a safetensors or GGUF file whose header is bad.
+pub(crate) fn fingerprint(
+    cache: &Cache,
+    sha256: &Sha256Digest,
+    name: &str,
+    reporter: &dyn Reporter,
+) -> Option<Fingerprint> {
+    match crate::formats::fingerprint_file(&cache.blob_path(sha256)) {
+        Ok(f) => f,
+        Err(e) => {
+            reporter.event(&Event::Warning {
+                name: Some(name),
+                message: format!("no `fingerprint` recorded: {e}"),
+            });
+            None
+        }
+    }
 }
 
 #[cfg(test)]

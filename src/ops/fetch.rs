@@ -202,20 +202,42 @@ fn render_sources(
         "  expected: sha256 {expected}  {}",
         expected_size.map_or("(size not pinned)".to_string(), |n| format!("{n} bytes"))
     );
+    let cause = |e: &SourceError| match e {
+        SourceError::Mismatch { cause: Some(c), .. } => format!("\n  cause:    {c}"),
+        _ => String::new(),
+    };
     if let [only] = attempts {
         s.push_str(&format!("\n  url:      {}\n{expected_line}", only.url));
-        s.push_str(&format!("\n  actual:   {}", only.error));
+        s.push_str(&format!(
+            "\n  actual:   {}{}",
+            only.error,
+            cause(&only.error)
+        ));
     } else {
         s.push_str(&format!("\n{expected_line}"));
         for (i, a) in attempts.iter().enumerate() {
             let label = if i == 0 { "url:     " } else { "mirror:  " };
-            s.push_str(&format!("\n  {label} {}\n  actual:   {}", a.url, a.error));
+            s.push_str(&format!(
+                "\n  {label} {}\n  actual:   {}{}",
+                a.url,
+                a.error,
+                cause(&a.error)
+            ));
         }
     }
     if integrity {
         s.push_str("\n  the file was not cached; nothing under that hash was changed");
     }
     s
+}
+
+/// Why the bytes a source gave are not the pinned file, from their header (the downloaded
+/// `file` is read from its start, then left at its end).
+fn mismatch_cause(file: &mut std::fs::File, size: u64, model: &LockedModel) -> Option<String> {
+    use std::io::{Seek, SeekFrom};
+    let header = crate::formats::read_header_from(&mut *file);
+    let _ = file.seek(SeekFrom::End(0));
+    crate::formats::diagnose(&header, size, model.size, model.fingerprint.as_ref())
 }
 
 /// An entry's `url` that was downloaded to prove it serves the cached file, and did not.
@@ -661,7 +683,11 @@ impl Context<'_> {
                 Ok((actual, size)) if actual == digest && model.size.is_none_or(|s| s == size) => {
                     Ok(())
                 }
-                Ok((sha256, size)) => Err(SourceError::Mismatch { sha256, size }),
+                Ok((sha256, size)) => Err(SourceError::Mismatch {
+                    sha256,
+                    size,
+                    cause: mismatch_cause(&mut partial.file, size, model),
+                }),
                 Err(DownloadError::Source(e)) => Err(e),
                 Err(DownloadError::Sink(e)) => {
                     return Err(local(format!("could not write the download: {e}")));
@@ -717,7 +743,11 @@ impl Context<'_> {
                 });
                 return Ok(());
             }
-            Ok((sha256, size)) => SourceError::Mismatch { sha256, size },
+            Ok((sha256, size)) => SourceError::Mismatch {
+                sha256,
+                size,
+                cause: None,
+            },
             Err(DownloadError::Source(e)) => e,
             Err(DownloadError::Sink(e)) => return Err(local(e.to_string())),
         };

@@ -5,6 +5,7 @@ pub mod cache_info;
 pub mod diff;
 pub mod fetch;
 pub mod gc;
+pub mod inspect;
 pub mod list;
 pub mod path;
 pub mod remove;

@@ -70,6 +70,8 @@ pub fn update(
     let mut edit = LockfileEdit::open(lockfile_path)?;
     for u in &changed {
         edit.set_pin(&u.name, &u.sha256, u.size);
+        let fingerprint = crate::ops::add::fingerprint(cache, &u.sha256, &u.name, reporter);
+        edit.set_fingerprint(&u.name, fingerprint.as_ref());
     }
     edit.save()?;
     Ok(results)

@@ -118,7 +118,7 @@ fn at_most_ten_annotations_and_lockfile_errors_are_annotated() {
         .into();
     assert_eq!(run.code, 2);
     insta::assert_snapshot!(run.stdout, @r"
-    ::error file=models.lock,line=6,col=1,title=invalid models.lock::model `x`: unknown key `sha265`; did you mean `sha256`? expected one of: name, url, sha256, size, mirrors, path, aliases
+    ::error file=models.lock,line=6,col=1,title=invalid models.lock::model `x`: unknown key `sha265`; did you mean `sha256`? expected one of: name, url, sha256, size, mirrors, path, aliases, fingerprint
     ::error file=models.lock,line=3,col=1,title=invalid models.lock::model `x`: missing required key `sha256`; `cargo models add URL` computes it
     ");
 }

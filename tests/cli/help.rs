@@ -17,6 +17,7 @@ fn help_of_every_command() {
         &["diff"],
         &["gc"],
         &["cache"],
+        &["inspect"],
     ] {
         let mut args: Vec<&str> = cmd.to_vec();
         args.push("--help");

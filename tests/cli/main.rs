@@ -8,6 +8,7 @@ mod fetch;
 mod gc;
 mod github;
 mod help;
+mod inspect;
 mod lockfile;
 mod query;
 mod server;

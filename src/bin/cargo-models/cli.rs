@@ -117,6 +117,16 @@ pub enum Command {
     Cache(CacheArgs),
     /// Show how models.lock changed between two git revisions or files, for review
     Diff(DiffArgs),
+    /// Show a checkpoint's format, tensors and metadata from its header, and its hashes
+    ///
+    /// Reads the header of a safetensors or GGUF file alone, never the weights, and prints the
+    /// format, header size, tensor and parameter counts, the dtype / quantization mix, for GGUF
+    /// the architecture, name and file type, for safetensors the `__metadata__` map, the
+    /// structural fingerprint, and the full SHA-256, the AutoV2 short hash (10 hex) and the
+    /// legacy Stable Diffusion web UI model hash (8 hex). A NAME is looked up in models.lock and
+    /// read from the cache, never downloaded; a FILE works outside any project. Exits with 1 when
+    /// the header is unreadable or declares another size than the file has.
+    Inspect(InspectArgs),
 }
 
 #[derive(Debug, Args)]
@@ -321,6 +331,12 @@ pub struct VerifyArgs {
     /// Verify only these models (names, aliases or hashes) [default: all]
     pub names: Vec<String>,
 
+    /// Check only each file's size and, for safetensors and GGUF, its header against the
+    /// pinned `fingerprint`: milliseconds per file, for truncated or swapped files. A quick
+    /// check, not a replacement for rehashing: changed weights under an intact header pass
+    #[arg(long)]
+    pub fast: bool,
+
     /// Files hashed at once [default: the number of CPUs]
     #[arg(
         short,
@@ -382,6 +398,18 @@ pub struct DiffArgs {
     /// textconv, and exit
     #[arg(long, value_name = "FILE", conflicts_with_all = ["old", "new", "exit_code"])]
     pub textconv: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct InspectArgs {
+    /// A file's path, or a model of models.lock: its name, an alias, a hash or a short hash
+    #[arg(value_name = "NAME|FILE")]
+    pub target: String,
+
+    /// Output format
+    #[arg(long, value_enum, value_name = "FMT", default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -244,6 +244,9 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
     if let Command::Diff(a) = &cli.command {
         return run_diff(a, &cli.global, out);
     }
+    if let Command::Inspect(a) = &cli.command {
+        return run_inspect(a, &cli.global, out);
+    }
     let g = &cli.global;
     // Before the shared cache lock: `gc` takes it exclusively, `cache` only reads.
     match &cli.command {
@@ -300,7 +303,11 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
         cache,
     };
     match &cli.command {
-        Command::Add(_) | Command::Gc(_) | Command::Cache(_) | Command::Diff(_) => {
+        Command::Add(_)
+        | Command::Gc(_)
+        | Command::Cache(_)
+        | Command::Diff(_)
+        | Command::Inspect(_) => {
             unreachable!("handled above")
         }
         Command::Remove(a) => {
@@ -426,7 +433,11 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
                 Some(g) => g,
                 None => out.reporter(),
             };
-            let results = verify::verify(&models, &project.cache, jobs, lock_timeout, reporter);
+            let results = if a.fast {
+                verify::verify_fast(&models, &project.cache, jobs, reporter)
+            } else {
+                verify::verify(&models, &project.cache, jobs, lock_timeout, reporter)
+            };
             if let Some(g) = &github {
                 g.finish("verify");
             }
@@ -528,6 +539,44 @@ fn run_cache(a: &cli::CacheArgs, g: &GlobalArgs) -> Result<ExitCode, Error> {
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `inspect` of a FILE needs no lockfile or cache; a NAME is read from the cache, never
+/// downloaded.
+fn run_inspect(a: &cli::InspectArgs, g: &GlobalArgs, out: &Output) -> Result<ExitCode, Error> {
+    use cargo_models::ops::inspect;
+    let file = out.cwd.join(&a.target);
+    let (path, model) = if file.is_file() {
+        (file, None)
+    } else {
+        let lockfile = match &g.lockfile {
+            Some(p) => p.clone(),
+            None => discover::find_lockfile(&out.cwd).ok_or_else(|| {
+                Error::Usage(format!(
+                    "`{}` is not a file, and there is no models.lock to look it up in",
+                    a.target
+                ))
+            })?,
+        };
+        let project = Project::open(&lockfile, &discover::cache_dir(g.cache_dir.clone())?)?;
+        let name = project.lockfile.select(std::slice::from_ref(&a.target))?[0]
+            .name
+            .clone();
+        (project.model_path(&name)?, Some(name))
+    };
+    let inspection = inspect::inspect(&path, model.as_deref())?;
+    match a.format {
+        ListFormat::Text => print!("{}", inspect::render(&inspection, out.relative(&path))),
+        ListFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&inspection).expect("inspection serializes")
+        ),
+    }
+    Ok(if inspection.is_damaged() {
+        exit(ErrorKind::Integrity)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `diff` needs no cache, and no lockfile on disk.

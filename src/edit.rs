@@ -35,6 +35,8 @@ pub struct LockfileEdit {
     path: PathBuf,
     original: String,
     doc: DocumentMut,
+    /// Entries removed on purpose; every other entry of the original must survive the edit.
+    removed: Vec<String>,
 }
 
 /// Whether a command may change `models.lock`, as cargo's `--locked` and `--frozen`.
@@ -119,14 +121,19 @@ impl LockfileEdit {
         } else {
             original.clone()
         };
-        let doc = text.parse::<DocumentMut>().map_err(|e| EditError::Syntax {
+        let mut doc = text.parse::<DocumentMut>().map_err(|e| EditError::Syntax {
             path: path.to_path_buf(),
             message: e.to_string().trim().to_string(),
+        })?;
+        normalize_models(&mut doc).map_err(|message| EditError::Syntax {
+            path: path.to_path_buf(),
+            message,
         })?;
         Ok(LockfileEdit {
             path: path.to_path_buf(),
             original,
             doc,
+            removed: Vec::new(),
         })
     }
 
@@ -189,6 +196,7 @@ impl LockfileEdit {
             return false;
         };
         models.remove(i);
+        self.removed.push(name.to_string());
         true
     }
 
@@ -238,6 +246,24 @@ impl LockfileEdit {
     pub fn save(&self) -> Result<Lockfile, EditError> {
         let text = self.text();
         let lockfile = Lockfile::parse(&text, &self.path)?;
+        // Never lose an entry that was not removed on purpose.
+        if let Ok(before) = Lockfile::parse(&self.original, &self.path) {
+            let lost: Vec<&str> = before
+                .models
+                .iter()
+                .map(|m| m.name.as_str())
+                .filter(|n| !self.removed.iter().any(|r| r == n) && lockfile.get(n).is_none())
+                .collect();
+            if !lost.is_empty() {
+                return Err(EditError::Syntax {
+                    path: self.path.clone(),
+                    message: format!(
+                        "the edit would lose the entries {}; nothing was written (please report this)",
+                        lost.join(", ")
+                    ),
+                });
+            }
+        }
         if self.is_changed() {
             write_atomic(&self.path, text.as_bytes()).map_err(|source| EditError::Write {
                 path: self.path.clone(),
@@ -246,6 +272,31 @@ impl LockfileEdit {
         }
         Ok(lockfile)
     }
+}
+
+/// Makes `model` an array of `[[model]]` tables: an inline array of inline tables (which the
+/// parser accepts too) is converted, entry by entry; anything else cannot be edited safely.
+fn normalize_models(doc: &mut DocumentMut) -> Result<(), String> {
+    let Some(item) = doc.get_mut("model") else {
+        return Ok(());
+    };
+    if item.is_array_of_tables() {
+        return Ok(());
+    }
+    let Some(array) = item.as_array() else {
+        return Err("`model` must be `[[model]]` sections to be edited".into());
+    };
+    let mut tables = ArrayOfTables::new();
+    for value in array.iter() {
+        let Some(inline) = value.as_inline_table() else {
+            return Err("every `model` must be a table to be edited".into());
+        };
+        let mut t = inline.clone().into_table();
+        t.decor_mut().set_prefix("\n");
+        tables.push(t);
+    }
+    *item = Item::ArrayOfTables(tables);
+    Ok(())
 }
 
 /// Replaces a value, keeping the comment that followed the old one on its line.
@@ -314,6 +365,22 @@ mod tests {
         let after = std::fs::read_to_string(&path).unwrap();
         assert!(!after.contains("name = \"b\""));
         assert!(after.starts_with("# Our models.\nversion = 1\n"));
+    }
+
+    #[test]
+    fn inline_model_arrays_are_converted_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("models.lock");
+        let text = format!(
+            "version = 1\nmodel = [ {{ name = \"b\", url = \"https://x/b\", sha256 = \"{}\", size = 1 }} ]\n",
+            digest('b')
+        );
+        std::fs::write(&path, text).unwrap();
+        let mut edit = LockfileEdit::open(&path).unwrap();
+        edit.add(&model("a", 'a'));
+        let lock = edit.save().unwrap();
+        let names: Vec<&str> = lock.models.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
     }
 
     #[test]

@@ -642,7 +642,12 @@ impl Parser<'_> {
                 self.problem(v.span(), entry, m);
                 None
             }
-            None => Some(path.components().collect()),
+            // `./m/w.bin` and `m/w.bin` are one place.
+            None => Some(
+                path.components()
+                    .filter(|c| *c != Component::CurDir)
+                    .collect(),
+            ),
         }
     }
 }
@@ -654,10 +659,13 @@ fn int_value(v: &DeValue<'_>) -> Option<i128> {
         Some(rest) => (true, rest.to_string()),
         None => (false, digits.trim_start_matches('+').to_string()),
     };
-    let digits = digits
-        .trim_start_matches("0x")
-        .trim_start_matches("0o")
-        .trim_start_matches("0b");
+    let prefix = match i.radix() {
+        16 => "0x",
+        8 => "0o",
+        2 => "0b",
+        _ => "",
+    };
+    let digits = digits.strip_prefix(prefix).unwrap_or(&digits);
     let n = i128::from_str_radix(digits, i.radix()).ok()?;
     Some(if negative { -n } else { n })
 }
@@ -770,6 +778,29 @@ mod tests {
                 "11:21: model `two`: alias `three` is the name of the model at line 12",
                 "10:10: model `two`: the short hash `abcdef0123` is also that of model `one` (line 2), with different content; short hashes must tell models apart",
             ]
+        );
+    }
+
+    #[test]
+    fn sizes_in_any_base_and_paths_in_any_spelling() {
+        let entry = |name: &str, size: &str, path: &str| {
+            format!(
+                "[[model]]\nname = \"{name}\"\nurl = \"https://x/{name}\"\nsha256 = \"{}\"\nsize = {size}\npath = \"{path}\"\n",
+                name.repeat(64)
+            )
+        };
+        let lock = parse(&format!("version = 1\n{}", entry("a", "0x0bad", "m/a.bin"))).unwrap();
+        assert_eq!(lock.models[0].size, Some(0x0bad));
+        let problems = parse(&format!(
+            "version = 1\n{}{}",
+            entry("a", "1", "./m/w.bin"),
+            entry("b", "2", "m/w.bin")
+        ))
+        .unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].contains("is already used by model `a`"),
+            "{problems:?}"
         );
     }
 

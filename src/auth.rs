@@ -254,10 +254,17 @@ impl Credentials {
     /// The headers to send with a request to `url`: none unless it is https (or plain http to a
     /// loopback address).
     pub fn for_url(&self, url: &Url) -> Vec<Auth> {
+        self.for_hop(url, true)
+    }
+
+    /// As [`Credentials::for_url`]; `first_host` is false on a redirect hop to another host
+    /// than the one asked for, where a netrc `default` entry (meant for the hosts the user
+    /// named) is not sent.
+    pub fn for_hop(&self, url: &Url, first_host: bool) -> Vec<Auth> {
         let Some(host) = url.host_str() else {
             return Vec::new();
         };
-        if !(url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url))) {
+        if !may_send_credentials(url) {
             return Vec::new();
         }
         let host = host.to_ascii_lowercase();
@@ -281,7 +288,18 @@ impl Credentials {
             && self.hf_hosts.contains(&host)
         {
             out.push(Auth::Bearer(token.clone()));
-        } else if let Some(entry) = self.netrc.as_ref().and_then(|n| n.lookup(&host)) {
+        } else if let Some(entry) = self
+            .netrc
+            .as_ref()
+            .and_then(|n| n.lookup(&host))
+            .filter(|e| {
+                first_host
+                    || self
+                        .netrc
+                        .as_ref()
+                        .is_some_and(|n| n.default.as_ref() != Some(*e))
+            })
+        {
             out.push(Auth::Basic {
                 login: entry.login.clone(),
                 password: entry.password.clone(),
@@ -302,6 +320,11 @@ pub fn env_host(host: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Credentials go over https only, or plain http to a loopback address (tests, local mirrors).
+pub fn may_send_credentials(url: &Url) -> bool {
+    url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url))
 }
 
 /// True for 127.0.0.0/8, ::1 and `localhost`.

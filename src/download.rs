@@ -347,10 +347,35 @@ impl Transport {
     /// Sends a GET for `url` (with `Range` from `offset` when it is not 0), following
     /// redirects itself so that each hop gets only its own host's credentials.
     fn send(&self, url: &Url, offset: u64, validator: Option<&str>) -> Result<Response, Attempt> {
+        // A `user:password@` in the URL is a credential like any other: taken out of the URL
+        // (reqwest would send it anywhere, even over plain http) and sent by the same rules.
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let userinfo = (!url.username().is_empty())
+            .then(|| (decode(url.username()), url.password().map(decode)));
         let mut current = url.clone();
+        let _ = current.set_username("");
+        let _ = current.set_password(None);
+        let origin = (
+            current.host_str().map(str::to_owned),
+            current.port_or_known_default(),
+        );
         for _ in 0..=self.settings.max_redirects {
             let mut request = self.client.get(current.clone());
-            for auth in self.settings.credentials.for_url(&current) {
+            let same_host = (
+                current.host_str().map(str::to_owned),
+                current.port_or_known_default(),
+            ) == origin;
+            if let Some((user, password)) = &userinfo
+                && same_host
+                && crate::auth::may_send_credentials(&current)
+            {
+                request = request.basic_auth(user, password.as_ref());
+            }
+            for auth in self.settings.credentials.for_hop(&current, same_host) {
                 request = match auth {
                     Auth::Basic { login, password } => request.basic_auth(login, Some(password)),
                     Auth::Bearer(token) => request.bearer_auth(token),

@@ -452,7 +452,7 @@ pub fn fetch_new(
                 .map_err(|e| local(e.to_string()))?;
         }
         cache
-            .record_source(&digest, url.as_str(), &lock)
+            .record_source(&digest, &redact_url(url), &lock)
             .map_err(|e| local(e.to_string()))?;
         reporter.event(&Event::ModelReady {
             name,
@@ -591,7 +591,7 @@ impl Context<'_> {
         let sources: Vec<_> = model.sources().collect();
         for (i, url) in sources.iter().enumerate() {
             self.warn_plain_http(model, url);
-            let resume = earlier.take().filter(|r| r.url == url.as_str());
+            let resume = earlier.take().filter(|r| r.url == redact_url(url));
             let resumed = resume.is_some();
             let mut outcome = self.try_source(model, url, &mut partial, resume)?;
             if resumed && outcome.as_ref().is_err_and(SourceError::is_integrity) {
@@ -610,7 +610,7 @@ impl Context<'_> {
                         .commit_partial(partial, digest, lock)
                         .map_err(|e| local(e.to_string()))?;
                     self.cache
-                        .record_source(digest, url.as_str(), lock)
+                        .record_source(digest, &redact_url(url), lock)
                         .map_err(|e| local(e.to_string()))?;
                     return Ok(());
                 }
@@ -670,7 +670,7 @@ impl Context<'_> {
         let save = |validator: &str| {
             let _ = self
                 .cache
-                .save_partial_source(&digest, url.as_str(), validator);
+                .save_partial_source(&digest, &redact_url(url), validator);
         };
         let observer = Observer {
             reporter: self.reporter,
@@ -701,7 +701,7 @@ impl Context<'_> {
     fn check_source(&self, model: &LockedModel) -> Result<(), FetchError> {
         let digest = &model.sha256;
         let served = self.cache.served_by(digest);
-        if served.iter().any(|s| s.url == model.url.as_str()) {
+        if served.iter().any(|s| s.url == redact_url(&model.url)) {
             return Ok(());
         }
         let cached_from = served.first().map(|s| s.url.clone());
@@ -735,7 +735,7 @@ impl Context<'_> {
                     .lock(digest, self.options.lock_timeout, || {})
                     .map_err(|e| local(e.to_string()))?;
                 self.cache
-                    .record_source(digest, model.url.as_str(), &lock)
+                    .record_source(digest, &redact_url(&model.url), &lock)
                     .map_err(|e| local(e.to_string()))?;
                 self.reporter.event(&Event::SourceChecked {
                     name: &model.name,

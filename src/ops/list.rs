@@ -34,7 +34,7 @@ pub fn list(models: &[&LockedModel], cache: &Cache) -> Vec<ListedModel> {
                 sha256: m.sha256.to_hex(),
                 short: m.sha256.short(),
                 size: m.size.or_else(|| cache.blob_size(&m.sha256)),
-                url: m.url.to_string(),
+                url: crate::auth::redact_url(&m.url),
                 state: match state {
                     BlobState::Fresh => "cached",
                     BlobState::Unstamped => "unverified",

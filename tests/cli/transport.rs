@@ -375,3 +375,81 @@ fn proxies_from_the_environment_are_used() {
     assert_eq!(proxy.hits("m.bin"), 1);
     ctx.assert_cache_invariant();
 }
+
+#[test]
+fn a_password_in_the_url_and_a_netrc_default_stay_with_their_host() {
+    let ctx = TestContext::new();
+    let server = TestServer::start();
+    let other = TestServer::start_on("127.0.0.2");
+    let body = data(312, 10_000);
+    other.route("real", body.clone());
+    server.route_always("m", vec![], Fault::Redirect(other.url("real")));
+    server.route_always("n", vec![], Fault::Redirect(other.url("real")));
+    let with_password = server
+        .url("m")
+        .replace("http://", "http://user:url-secret@");
+    let netrc = ctx.dir.path().join("netrc");
+    fs::write(&netrc, "default login anon password default-secret\n").unwrap();
+    let second = Entry::new("n", &server.url("n"), &body);
+    ctx.write_lockfile(&[Entry::new("m", &with_password, &body)]);
+    let run: Run = ctx
+        .cmd()
+        .args(["fetch", "-v"])
+        .env("NETRC", &netrc)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let first = &server.requests()[0];
+    // base64("user:url-secret")
+    assert_eq!(
+        first.header("authorization"),
+        Some("Basic dXNlcjp1cmwtc2VjcmV0")
+    );
+    for r in other.requests() {
+        assert!(r.header("authorization").is_none(), "{r:?}");
+    }
+    let listed = ctx.run(&["list", "--format", "json"]);
+    for text in [&run.stdout, &run.stderr, &listed.stdout] {
+        assert!(
+            !text.contains("url-secret") && !text.contains("default-secret"),
+            "{text}"
+        );
+    }
+    assert!(listed.stdout.contains("user:****@"), "{}", listed.stdout);
+    let cached: String = ctx
+        .cache_files()
+        .iter()
+        .filter_map(|p| fs::read_to_string(p).ok())
+        .collect();
+    assert!(
+        !cached.contains("url-secret"),
+        "no password is stored in the cache"
+    );
+
+    // A netrc `default` is for the hosts the user named, not for where they redirect.
+    fs::remove_dir_all(&ctx.cache).unwrap();
+    ctx.write_lockfile(&[second]);
+    let run: Run = ctx
+        .cmd()
+        .arg("fetch")
+        .env("NETRC", &netrc)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let to_n: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/n"))
+        .collect();
+    assert_eq!(to_n.len(), 1);
+    assert_eq!(
+        to_n[0].header("authorization"),
+        Some("Basic YW5vbjpkZWZhdWx0LXNlY3JldA==")
+    );
+    for r in other.requests() {
+        assert!(r.header("authorization").is_none(), "{r:?}");
+    }
+    ctx.assert_cache_invariant();
+}

@@ -177,7 +177,8 @@ pub trait DownloadObserver {
     /// `bytes` more bytes were received.
     fn progress(&self, bytes: u64);
     /// The server identified the content by this validator (a strong ETag or Last-Modified):
-    /// a resumed request sends it as `If-Range`.
+    /// a resumed request sends it as `If-Range`. Empty when the response had none, so that the
+    /// bytes that follow cannot be resumed later.
     fn validator(&self, validator: &str);
     /// Retry `attempt` of `retries` follows after `delay`.
     fn retrying(&self, attempt: u32, retries: u32, delay: Duration, reason: &str);
@@ -415,7 +416,16 @@ impl Transport {
         download: &mut Download<'_>,
         observer: &dyn DownloadObserver,
     ) -> Result<Attempt, DownloadError> {
+        if download.offset() > 0 && download.validator.is_none() {
+            // Nothing proves the server still has the same file: never splice, start over.
+            download.reset()?;
+        }
         let offset = download.offset();
+        if offset > 0 && size == Some(offset) {
+            // A partial that is already whole: the hash decides, no request needed.
+            let (digest, len) = std::mem::take(&mut download.hasher).finish();
+            return Ok(Attempt::Done(digest, len));
+        }
         let response = match self.send(url, offset, download.validator.as_deref()) {
             Ok(r) => r,
             Err(retry) => return Ok(retry),
@@ -447,9 +457,12 @@ impl Transport {
         let resumed = offset > 0 && status == StatusCode::PARTIAL_CONTENT;
         if resumed {
             let range = content_range(response.headers());
-            let fits = range.is_some_and(|(start, total)| {
-                start == offset && size.is_none_or(|s| total.is_none_or(|t| t == s))
-            });
+            let same_file = validator(response.headers())
+                .is_none_or(|v| Some(&v) == download.validator.as_ref());
+            let fits = same_file
+                && range.is_some_and(|(start, total)| {
+                    start == offset && size.is_none_or(|s| total.is_none_or(|t| t == s))
+                });
             if !fits {
                 download.reset()?;
                 return Ok(Attempt::retry(
@@ -462,9 +475,8 @@ impl Transport {
         }
         if !resumed {
             download.validator = validator(response.headers());
-            if let Some(v) = &download.validator {
-                observer.validator(v);
-            }
+            // An empty validator tells the observer the bytes can no longer be resumed.
+            observer.validator(download.validator.as_deref().unwrap_or(""));
         }
         let announced = response.content_length().map(|n| n + download.offset());
         if let (Some(length), Some(size)) = (announced, size)

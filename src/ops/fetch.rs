@@ -668,9 +668,13 @@ impl Context<'_> {
         let mut download =
             started.map_err(|e| local(format!("could not write the download: {e}")))?;
         let save = |validator: &str| {
-            let _ = self
-                .cache
-                .save_partial_source(&digest, &redact_url(url), validator);
+            if validator.is_empty() {
+                self.cache.forget_partial_source(&digest);
+            } else {
+                let _ = self
+                    .cache
+                    .save_partial_source(&digest, &redact_url(url), validator);
+            }
         };
         let observer = Observer {
             reporter: self.reporter,

@@ -68,7 +68,10 @@ fn a_server_that_ignores_range_restarts_from_zero() {
     server.route_with(
         "m",
         body.clone(),
-        vec![Fault::Truncate { at: MB }, Fault::IgnoreRange],
+        vec![
+            tagged("v1", Fault::Truncate { at: MB }),
+            tagged("v1", Fault::IgnoreRange),
+        ],
     );
     ctx.write_lockfile(&[Entry::new("m", &server.url("m"), &body)]);
     let run = ctx.run(&["fetch"]);
@@ -451,5 +454,19 @@ fn a_password_in_the_url_and_a_netrc_default_stay_with_their_host() {
     for r in other.requests() {
         assert!(r.header("authorization").is_none(), "{r:?}");
     }
+    ctx.assert_cache_invariant();
+}
+
+#[test]
+fn without_a_validator_a_broken_transfer_starts_over_instead_of_splicing() {
+    let ctx = TestContext::new();
+    let server = TestServer::start();
+    let body = data(313, 2 * MB);
+    server.route_with("m", body.clone(), vec![Fault::Truncate { at: MB }]);
+    ctx.write_lockfile(&[Entry::new("m", &server.url("m"), &body)]);
+    let run = ctx.run(&["fetch"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(ranges(&server, "m"), [None, None]);
+    assert_eq!(fs::read(ctx.blob_path(&body)).unwrap(), body);
     ctx.assert_cache_invariant();
 }

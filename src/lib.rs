@@ -132,6 +132,7 @@ impl Project {
     /// The verified cached file of the entry `name`; never downloads.
     pub fn model_path(&self, name: &str) -> Result<PathBuf, Error> {
         let model = self.lockfile.select(&[name.to_string()])?[0];
+        let _shared = self.cache.lock_shared(|| {})?;
         let path = ops::path::verified_path(model, &self.cache, None)?;
         usage::record_use(&self.cache, &self.lockfile.path, [&model.sha256]);
         Ok(path)

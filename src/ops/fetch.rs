@@ -328,6 +328,15 @@ pub fn fetch(
         transport: OnceLock::new(),
         warned_hosts: Mutex::new(HashSet::new()),
     };
+    // Held shared for the whole run, so that `gc` (exclusive) never removes a blob under us;
+    // the CLI holds it too, which is fine: shared locks stack. If it cannot be taken, fetching
+    // is still safe, only not protected from a concurrent `gc`.
+    let _shared = cache.lock_shared(|| {
+        reporter.event(&Event::Warning {
+            name: None,
+            message: "waiting for `cargo models gc` to finish".into(),
+        })
+    });
     cache.clean_stale_temps();
     let states: Vec<BlobState> = models.iter().map(|m| cache.state(&m.sha256)).collect();
     let cached = states

@@ -67,8 +67,21 @@ pub fn update(
         format!("updating {}", ticked.join(", "))
     })?;
     let _guard = cache.lock_lockfile(lockfile_path)?;
+    // Re-read under the lock: an entry edited meanwhile is not overwritten with a stale pin.
+    let current = Lockfile::load(lockfile_path)?;
     let mut edit = LockfileEdit::open(lockfile_path)?;
     for u in &changed {
+        let unchanged = current.get(&u.name).is_some_and(|m| {
+            m.sha256 == u.old_sha256 && lockfile.get(&u.name).is_some_and(|o| o.url == m.url)
+        });
+        if !unchanged {
+            return Err(Error::Usage(format!(
+                "`{}` changed in `{}` while it was being updated; run `cargo models update {}` again",
+                u.name,
+                lockfile_path.display(),
+                u.name
+            )));
+        }
         edit.set_pin(&u.name, &u.sha256, u.size);
         let fingerprint = crate::ops::add::fingerprint(cache, &u.sha256, &u.name, reporter);
         edit.set_fingerprint(&u.name, fingerprint.as_ref());

@@ -111,7 +111,9 @@ pub struct GithubReporter<'a> {
     /// name → (line of its `sha256` key, pinned size, digest)
     models: HashMap<String, (usize, Option<u64>, Sha256Digest)>,
     rows: Mutex<Vec<Row>>,
-    annotations: Mutex<usize>,
+    /// How many annotations were printed, and where they go (stdout, where the runner reads
+    /// workflow commands).
+    annotations: Mutex<(usize, Box<dyn Write + Send>)>,
 }
 
 impl<'a> GithubReporter<'a> {
@@ -125,23 +127,30 @@ impl<'a> GithubReporter<'a> {
                 .map(|m| (m.name.clone(), (m.sha256_line, m.size, m.sha256)))
                 .collect(),
             rows: Mutex::new(Vec::new()),
-            annotations: Mutex::new(0),
+            annotations: Mutex::new((0, Box::new(std::io::stdout()))),
         }
     }
 
+    /// Sends the annotations to `out` instead of stdout (for tests).
+    pub fn with_annotations_to(self, out: Box<dyn Write + Send>) -> Self {
+        *self.annotations.lock().unwrap() = (0, out);
+        self
+    }
+
     fn annotate(&self, name: &str, title: &str, message: &str) {
-        let mut count = self.annotations.lock().unwrap();
+        let mut guard = self.annotations.lock().unwrap();
+        let (count, out) = &mut *guard;
         if *count >= MAX_ANNOTATIONS {
             return;
         }
         *count += 1;
         let line = self.models.get(name).map_or(1, |m| m.0);
-        let mut out = std::io::stdout().lock();
         let _ = writeln!(
             out,
             "{}",
             error_command(&self.settings.lockfile, line, None, title, message)
         );
+        let _ = out.flush();
     }
 
     /// Records a model's result; `sha256` and a missing `size` come from the lockfile.
@@ -384,7 +393,8 @@ mod tests {
                 ..Default::default()
             },
             &lock,
-        );
+        )
+        .with_annotations_to(Box::new(std::io::sink()));
         let sha = lock.models[0].sha256;
         r.event(&Event::ModelReady {
             name: "a",

@@ -292,10 +292,6 @@ impl Transport {
         Ok(Transport { client, settings })
     }
 
-    pub fn settings(&self) -> &TransportSettings {
-        &self.settings
-    }
-
     /// Streams `url` into `download`, hashing every byte once as it passes. With `size`
     /// pinned, a different announced length fails before the body is read and the body is cut
     /// off at `size + 1` bytes. Transient failures are retried with backoff; a transfer that

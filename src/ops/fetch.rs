@@ -328,15 +328,7 @@ pub fn fetch(
         transport: OnceLock::new(),
         warned_hosts: Mutex::new(HashSet::new()),
     };
-    // Held shared for the whole run, so that `gc` (exclusive) never removes a blob under us;
-    // the CLI holds it too, which is fine: shared locks stack. If it cannot be taken, fetching
-    // is still safe, only not protected from a concurrent `gc`.
-    let _shared = cache.lock_shared(|| {
-        reporter.event(&Event::Warning {
-            name: None,
-            message: "waiting for `cargo models gc` to finish".into(),
-        })
-    });
+    let _shared = crate::ops::hold_cache(cache, reporter);
     cache.clean_stale_temps();
     let states: Vec<BlobState> = models.iter().map(|m| cache.state(&m.sha256)).collect();
     let cached = states
@@ -425,6 +417,7 @@ pub fn fetch_new(
             "downloading is needed to learn its hash, but the network is off (--offline or --frozen)".into(),
         ));
     }
+    let _shared = crate::ops::hold_cache(cache, reporter);
     let transport = Transport::new(options.transport.clone()).map_err(|e| local(e.to_string()))?;
     let mut attempts = Vec::new();
     for url in sources {

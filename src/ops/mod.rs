@@ -43,6 +43,24 @@ pub(crate) fn parallel_map<T: Sync, R: Send>(
         .collect()
 }
 
+/// Takes the cache-wide lock shared for the life of the returned guard, so that `gc`
+/// (exclusive) never removes a blob this command uses; shared locks stack, so nested calls are
+/// fine. If it cannot be taken the command still runs safely, only unprotected from a
+/// concurrent `gc`.
+pub(crate) fn hold_cache(
+    cache: &crate::cache::Cache,
+    reporter: &dyn crate::report::Reporter,
+) -> Option<crate::lock::CacheLock> {
+    cache
+        .lock_shared(|| {
+            reporter.event(&crate::report::Event::Warning {
+                name: None,
+                message: "waiting for `cargo models gc` to finish".into(),
+            })
+        })
+        .ok()
+}
+
 /// The number of threads that keeps every core busy hashing.
 pub fn default_hash_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)

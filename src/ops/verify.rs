@@ -51,6 +51,7 @@ pub fn verify(
     lock_timeout: Option<Duration>,
     reporter: &dyn Reporter,
 ) -> Vec<(String, Verdict)> {
+    let _shared = crate::ops::hold_cache(cache, reporter);
     check_all(models, jobs, reporter, |model| {
         verify_one(model, cache, lock_timeout, reporter)
     })
@@ -65,6 +66,7 @@ pub fn verify_fast(
     jobs: usize,
     reporter: &dyn Reporter,
 ) -> Vec<(String, Verdict)> {
+    let _shared = crate::ops::hold_cache(cache, reporter);
     check_all(models, jobs, reporter, |model| fast_one(model, cache))
 }
 

@@ -96,3 +96,39 @@ fn a_fetch_killed_mid_download_leaves_no_blob_and_the_next_one_succeeds() {
         "the stale temp file was cleaned"
     );
 }
+
+#[test]
+fn fetch_waits_while_gc_holds_the_cache() {
+    let ctx = TestContext::new();
+    let server = TestServer::start();
+    let body = data(103, 1000);
+    server.route("m", body.clone());
+    ctx.write_lockfile(&[Entry::new("m", &server.url("m"), &body)]);
+    let cache = cargo_models::Cache::open(&ctx.cache).unwrap();
+    let gc = cache
+        .lock_exclusive(|| panic!("nobody else holds it"))
+        .unwrap();
+    let mut child = ctx
+        .cmd()
+        .arg("fetch")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "fetch ran while gc held the cache"
+    );
+    assert_eq!(server.hits("m"), 0);
+    drop(gc);
+    let run: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("waiting for `cargo models gc` to finish"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fs::read(ctx.blob_path(&body)).unwrap(), body);
+}

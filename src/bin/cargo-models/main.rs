@@ -260,10 +260,6 @@ fn run(cli: &Cli, out: &Output) -> Result<ExitCode, Error> {
     };
     let cache_dir = discover::cache_dir(g.cache_dir.clone())?;
     let cache = Cache::open(&cache_dir)?;
-    let _shared = cache.lock_shared(|| {
-        out.human
-            .status("Blocking", "waiting for `cargo models gc` to finish")
-    })?;
     let lock_timeout = g.lock_timeout.map(Duration::from_secs_f64);
     if let Command::Add(a) = &cli.command {
         let lockfile = found.unwrap_or_else(|| discover::new_lockfile_path(&out.cwd));
